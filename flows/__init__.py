@@ -1,0 +1,1 @@
+"""Prefect flows and tasks, the HTTP fetcher, the digest and the CLI."""

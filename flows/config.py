@@ -1,0 +1,148 @@
+"""``silkwatch.toml``: every key has a default; unknown keys and wrong types are errors naming the key.
+
+Relative paths resolve against the config file's folder. Secrets never live here: the SMTP
+password comes only from ``SILKWATCH_SMTP_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CONFIG_NAME = "silkwatch.toml"
+
+# section -> key -> default (the default's type is the key's type; None means "string or absent")
+SCHEMA: dict[str, dict[str, object]] = {
+    "warehouse": {"path": "data/silkwatch.duckdb"},
+    "seeds": {"dir": "seeds"},
+    "feeds": {"file": "seeds/feeds.toml"},
+    "digest": {"dir": "reports", "period": "day"},
+    "fetch": {"allow_private_networks": False},
+    "email": {
+        "enabled": False,
+        "host": "smtp.example.org",
+        "port": 587,
+        "sender": "silkwatch@example.org",
+        "recipients": ["analyst@example.org"],
+        "starttls": True,
+        "username": "",
+    },
+}
+PERIODS = ("day", "week", "all")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    enabled: bool
+    host: str
+    port: int
+    sender: str
+    recipients: tuple[str, ...]
+    starttls: bool
+    username: str
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path | None  # the file read, None for pure defaults
+    warehouse_path: Path
+    seeds_dir: Path
+    feeds_file: Path
+    digest_dir: Path
+    digest_period: str
+    allow_private_networks: bool
+    email: EmailConfig = field(repr=False)
+
+
+def _check_types(where: str, data: dict) -> None:
+    for section, values in data.items():
+        if section not in SCHEMA:
+            raise ConfigError(f"{where}: unknown section [{section}] (known: {', '.join(SCHEMA)})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: {section} must be a [section]")
+        for key, value in values.items():
+            if key not in SCHEMA[section]:
+                known = ", ".join(SCHEMA[section])
+                raise ConfigError(f"{where}: unknown key '{key}' in [{section}] (known: {known})")
+            default = SCHEMA[section][key]
+            expected = type(default)
+            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+            if expected is list:
+                ok = ok and all(isinstance(v, str) for v in value)
+            if not ok:
+                raise ConfigError(
+                    f"{where}: [{section}] {key} must be {expected.__name__}, got {type(value).__name__} {value!r}"
+                )
+
+
+def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Config:
+    """Build a Config from parsed TOML; relative paths resolve against ``base``."""
+    where = str(source) if source else "config"
+    _check_types(where, data)
+
+    def get(section: str, key: str):
+        return data.get(section, {}).get(key, SCHEMA[section][key])
+
+    def path(section: str, key: str) -> Path:
+        value = get(section, key)
+        if not value.strip():
+            raise ConfigError(f"{where}: [{section}] {key} must not be empty")
+        return (base / Path(value).expanduser()).resolve()
+
+    period = get("digest", "period")
+    if period not in PERIODS:
+        raise ConfigError(f"{where}: [digest] period must be one of {', '.join(PERIODS)}, got {period!r}")
+    warehouse = Path(os.environ["SILKWATCH_DB"]).resolve() if os.environ.get("SILKWATCH_DB") else None
+    return Config(
+        source=source,
+        warehouse_path=warehouse or path("warehouse", "path"),
+        seeds_dir=path("seeds", "dir"),
+        feeds_file=path("feeds", "file"),
+        digest_dir=path("digest", "dir"),
+        digest_period=period,
+        allow_private_networks=get("fetch", "allow_private_networks"),
+        email=EmailConfig(
+            enabled=get("email", "enabled"),
+            host=get("email", "host"),
+            port=get("email", "port"),
+            sender=get("email", "sender"),
+            recipients=tuple(get("email", "recipients")),
+            starttls=get("email", "starttls"),
+            username=get("email", "username"),
+        ),
+    )
+
+
+def resolve_config_path(explicit: Path | None) -> Path:
+    """--config, else $SILKWATCH_CONFIG, else ./silkwatch.toml."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get("SILKWATCH_CONFIG"):
+        return Path(os.environ["SILKWATCH_CONFIG"])
+    return Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def load_config(explicit: Path | None = None) -> Config:
+    path = resolve_config_path(explicit)
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: config file not found (pass --config PATH, set SILKWATCH_CONFIG, "
+            f"or create {DEFAULT_CONFIG_NAME}; README shows an example)"
+        )
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a config file")
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return config_from_dict(data, base=path.resolve().parent, source=path.resolve())

@@ -1,0 +1,134 @@
+"""Plain functions behind the ingest tasks: read seeds, prepare article rows, save them.
+
+Tasks in ``flows/pipeline.py`` wrap these; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from parsers.classify import Ruleset, classify_topics
+from parsers.dedupe import article_id_for
+from parsers.model import ArticleCopy
+from parsers.seeds import SeedError, decode_seed, parse_seed
+from parsers.text import summarise
+from warehouse.clock import utc_now
+from warehouse.db import open_warehouse
+from warehouse.load import SaveResult, save_copies, save_fetch_log
+
+MAX_SEED_BYTES = 5 * 1024 * 1024  # a seed is one article; anything larger is not
+
+
+class SeedDirError(ValueError):
+    """The seeds folder cannot be read at all; the message names it."""
+
+
+@dataclass
+class SeedText:
+    name: str
+    text: str
+
+
+@dataclass
+class Batch:
+    """Work carried between tasks: items, the fetch-log rows they produced, and failures to report."""
+
+    items: list = field(default_factory=list)
+    log: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def _log_row(url: str, kind: str, status: str, *, nbytes=None, ms=None, error=None, run_id=None) -> dict:
+    return {
+        "fetched_at": utc_now(),
+        "run_id": run_id,
+        "url": url,
+        "kind": kind,
+        "status": status,
+        "http_status": None,
+        "bytes": nbytes,
+        "ms": ms,
+        "error": error,
+    }
+
+
+def read_seeds(seed_dir: Path) -> Batch:
+    """Read and decode every ``*.txt`` in ``seed_dir``; a bad file is a failure, not an abort."""
+    if not seed_dir.exists():
+        raise SeedDirError(f"{seed_dir}: seeds folder not found ([seeds] dir in the config)")
+    if not seed_dir.is_dir():
+        raise SeedDirError(f"{seed_dir}: [seeds] dir must be a folder")
+    batch = Batch()
+    for path in sorted(seed_dir.glob("*.txt")):
+        url = f"seed:{path.name}"
+        started = time.perf_counter()
+        try:
+            size = path.stat().st_size
+            if size > MAX_SEED_BYTES:
+                raise SeedError(f"{path.name}: {size} bytes is larger than a seed article can be ({MAX_SEED_BYTES})")
+            data = path.read_bytes()
+            text = decode_seed(path.name, data)
+        except (SeedError, OSError) as exc:
+            message = str(exc) if isinstance(exc, SeedError) else f"{path.name}: cannot read: {exc.strerror}"
+            batch.failures.append(message)
+            batch.log.append(_log_row(url, "seed", "error", error=message))
+            continue
+        ms = (time.perf_counter() - started) * 1000
+        batch.items.append(SeedText(path.name, text))
+        batch.log.append(_log_row(url, "seed", "ok", nbytes=len(data), ms=round(ms, 3)))
+    return batch
+
+
+def copy_to_row(copy: ArticleCopy) -> dict:
+    """The warehouse row for one article copy (see ``warehouse.load.save_copies``)."""
+    return {
+        "url": copy.url,
+        "feed_url": copy.feed_url,
+        "title": copy.title,
+        "text": copy.text,
+        "summary": summarise(copy.text),
+        "source_name": copy.source_name,
+        "published_at": copy.published_at,
+        "published_from": copy.published_from,
+        "language": copy.language,
+        "content_hash": copy.content_hash,
+        "word_count": len(copy.text.split()),
+        "candidate_article_id": article_id_for(copy.content_hash),
+        "removed_lines": [asdict(r) for r in copy.removed],
+        "topics": [
+            {
+                "topic": label.topic,
+                "score": label.score,
+                "evidence": label.evidence,
+                "matches": [asdict(m) for m in label.matches],
+                "rules_version": label.rules_version,
+            }
+            for label in copy.topics
+        ],
+    }
+
+
+def prepare_seeds(seeds: list[SeedText], ruleset: Ruleset | None = None) -> Batch:
+    """Parse, clean and classify seed texts into warehouse rows; a bad seed is a failure, not an abort."""
+    batch = Batch()
+    for seed in seeds:
+        try:
+            copy = parse_seed(seed.name, seed.text)
+        except SeedError as exc:
+            batch.failures.append(str(exc))
+            batch.log.append(_log_row(f"seed:{seed.name}", "seed", "error", error=str(exc)))
+            continue
+        copy.topics = classify_topics(copy.title, copy.text, ruleset)
+        batch.items.append(copy_to_row(copy))
+    return batch
+
+
+def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at: datetime) -> SaveResult:
+    """Save one batch of article rows and its fetch-log rows; the file is closed afterwards."""
+    with open_warehouse(db_path) as con:
+        result = save_copies(con, rows, seen_at)
+        save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
+    return result

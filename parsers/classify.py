@@ -1,0 +1,119 @@
+"""Topic classification from weighted phrase rules (``rules/topics.toml``), with its evidence.
+
+Each topic's phrases are compiled into one alternation, so an article is scanned once per topic
+and field, not once per phrase.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from parsers.model import TOPICS, Match, TopicLabel
+from parsers.text import unify_punctuation
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class TopicRules:
+    topic: str
+    label: str  # heading for readers, e.g. "Belt and Road (BRI)"
+    pattern: re.Pattern[str]
+    weights: tuple[float, ...]  # by phrase index (group name p<i>)
+    exclude: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    version: str
+    threshold: float
+    title_weight: float
+    max_repeats: int
+    topics: tuple[TopicRules, ...]
+
+
+class RulesError(ValueError):
+    """The topic rules file is malformed; the message names the file and the entry."""
+
+
+def _bounded(pattern: str) -> str:
+    # Chinese has no spaces, so word boundaries would never match inside a sentence.
+    return pattern if _CJK.search(pattern) else rf"(?<!\w)(?:{pattern})(?!\w)"
+
+
+def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
+    topics = []
+    for topic in TOPICS:
+        spec = data.get("topics", {}).get(topic)
+        if spec is None:
+            raise RulesError(f"{where}: no rules for topic {topic!r}")
+        phrases = sorted(spec["phrases"], key=lambda ph: -len(ph["p"]))  # prefer longer phrases
+        parts = []
+        for i, ph in enumerate(phrases):
+            body = _bounded(ph["p"])
+            parts.append(f"(?P<p{i}>{body})" if ph.get("cs") else f"(?P<p{i}>(?i:{body}))")
+        try:
+            pattern = re.compile("|".join(parts))
+            excl = spec.get("exclude") or []
+            exclude = re.compile("|".join(_bounded(e) for e in excl), re.IGNORECASE) if excl else None
+        except re.error as exc:
+            raise RulesError(f"{where}: topic {topic}: {exc}") from exc
+        weights = tuple(float(ph["w"]) for ph in phrases)
+        topics.append(TopicRules(topic, spec.get("label", topic), pattern, weights, exclude))
+    return Ruleset(
+        version=str(data["rules_version"]),
+        threshold=float(data["threshold"]),
+        title_weight=float(data.get("title_weight", 1.0)),
+        max_repeats=int(data.get("max_repeats", 3)),
+        topics=tuple(topics),
+    )
+
+
+def load_ruleset(path: Path | None = None) -> Ruleset:
+    if path is None:
+        return default_ruleset()
+    return compile_ruleset(tomllib.loads(path.read_text("utf-8")), str(path))
+
+
+@cache
+def default_ruleset() -> Ruleset:
+    raw = resources.files("parsers").joinpath("rules/topics.toml").read_text("utf-8")
+    return compile_ruleset(tomllib.loads(raw), "parsers/rules/topics.toml")
+
+
+def _matches(rules: TopicRules, text: str, field: str) -> list[tuple[int, Match]]:
+    original, text = text, unify_punctuation(text)  # "People’s" matches "People's"; offsets unchanged
+    excluded = [m.span() for m in rules.exclude.finditer(text)] if rules.exclude else []
+    found = []
+    for m in rules.pattern.finditer(text):
+        start, end = m.span()
+        if any(s < end and start < e for s, e in excluded):
+            continue
+        idx = int(m.lastgroup[1:])
+        found.append((idx, Match(original[start:end], field, start, rules.weights[idx])))
+    return found
+
+
+def classify_topics(title: str, text: str, ruleset: Ruleset | None = None) -> list[TopicLabel]:
+    """The topics that apply to an article, each with its score and the matches behind it."""
+    rs = ruleset or default_ruleset()
+    labels = []
+    for rules in rs.topics:
+        counts: dict[int, int] = {}
+        score = 0.0
+        kept: list[Match] = []
+        for field, value in (("title", title or ""), ("text", text or "")):
+            for idx, match in _matches(rules, value, field):
+                counts[idx] = counts.get(idx, 0) + 1
+                if counts[idx] > rs.max_repeats:
+                    continue
+                score += match.weight * (rs.title_weight if field == "title" else 1.0)
+                kept.append(match)
+        if score >= rs.threshold:
+            labels.append(TopicLabel(rules.topic, round(score, 2), tuple(kept), rs.version))
+    return labels

@@ -1,0 +1,55 @@
+"""The plain records that flow between the parsers, the flows and the warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from parsers.clean import Removed
+
+TOPICS = ("SCO", "BRI", "security", "trade")
+
+
+@dataclass(frozen=True)
+class Match:
+    phrase: str  # the text as it appears in the article
+    field: str  # "title" or "text"
+    start: int  # character offset in that field
+    weight: float
+
+
+@dataclass(frozen=True)
+class TopicLabel:
+    topic: str
+    score: float
+    matches: tuple[Match, ...]
+    rules_version: str
+
+    @property
+    def evidence(self) -> list[str]:
+        """Distinct matched phrases, strongest first: what explains the label."""
+        best: dict[str, float] = {}
+        for m in self.matches:
+            key = m.phrase.casefold()
+            best[key] = best.get(key, 0.0) + m.weight
+        first_form = {}
+        for m in self.matches:
+            first_form.setdefault(m.phrase.casefold(), m.phrase)
+        return [first_form[k] for k, _ in sorted(best.items(), key=lambda kv: -kv[1])]
+
+
+@dataclass
+class ArticleCopy:
+    """One copy of an article as seen at one URL (a seed file is ``seed:<file name>``)."""
+
+    url: str
+    title: str
+    text: str
+    source_name: str | None
+    published_at: datetime | None
+    published_from: str | None  # where the date came from: "text", "feed", "page", ...
+    language: str | None
+    content_hash: str
+    feed_url: str | None = None
+    removed: list[Removed] = field(default_factory=list)
+    topics: list[TopicLabel] = field(default_factory=list)

@@ -1,0 +1,120 @@
+"""Seed articles: plain text copied from news sites, with the sites' boilerplate left in.
+
+``parse_seed`` turns one such text into an ``ArticleCopy``: headline, clean body, outlet (only when
+the site's own boilerplate names it), and publication date (only when the text states one).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from parsers.clean import Removed, clean_text, match_line_rule
+from parsers.dedupe import content_hash
+from parsers.model import ArticleCopy
+from parsers.text import collapse_whitespace, detect_language, split_sentences, truncate_words
+
+HEADLINE_MAX_WORDS = 25
+HEADLINE_SEARCH_LINES = 3  # the headline is among the first few non-boilerplate lines, or absent
+TITLE_MAX_CHARS = 120
+_DATELINE = re.compile(r"^\s*(\([^)]{2,40}\)|[A-Z][A-Z .,'-]{2,40}(\([^)]*\))?\s*[-–—:])\s*")
+_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+EARLIEST_PLAUSIBLE_YEAR = 1990
+
+
+class SeedError(ValueError):
+    """A seed cannot be used; the message names the file and the reason."""
+
+
+def decode_seed(name: str, data: bytes) -> str:
+    """Decode a seed file's bytes: UTF-8 (with or without BOM), or UTF-16 with a BOM."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SeedError(
+            f"{name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "convert it to UTF-8 and run again"
+        ) from exc
+
+
+def parse_seed(name: str, text: str) -> ArticleCopy:
+    """Parse one seed text; ``name`` is the file name, used in the copy's URL ``seed:<name>``."""
+    if "\x00" in text:
+        raise SeedError(f"{name}: contains NUL bytes; not a text file")
+    if not text.strip():
+        raise SeedError(f"{name}: empty file")
+    headline = find_headline(text)
+    cleaned = clean_text(text, title=headline)
+    body = cleaned.text
+    if len(body.split()) < 20:
+        raise SeedError(f"{name}: no article text left after removing boilerplate ({len(body.split())} words)")
+    removed = _mark_title_line(cleaned.removed)
+    title = headline or title_from_lede(body)
+    return ArticleCopy(
+        url=f"seed:{name}",
+        title=title,
+        text=body,
+        source_name=cleaned.captures.get("outlet"),
+        published_at=parse_stated_date(cleaned.captures.get("published")),
+        published_from="text" if cleaned.captures.get("published") else None,
+        language=detect_language(body),
+        content_hash=content_hash(body),
+        removed=removed,
+    )
+
+
+def find_headline(text: str) -> str | None:
+    """The headline: a short line without a sentence's final punctuation, near the top."""
+    candidates = 0
+    for raw in text.splitlines():
+        line = collapse_whitespace(raw)
+        if not line or match_line_rule(line) is not None:
+            continue
+        if is_headline_like(line):
+            return line
+        candidates += 1
+        if candidates >= HEADLINE_SEARCH_LINES:
+            break
+    return None
+
+
+def is_headline_like(line: str) -> bool:
+    words = line.split()
+    return 2 <= len(words) <= HEADLINE_MAX_WORDS and not line.rstrip("\"'”’ ").endswith((".", ",", ";", ":"))
+
+
+def title_from_lede(body: str) -> str:
+    """For a text without a headline: its first sentence, dateline removed, cut to a title's length."""
+    first = split_sentences(body)[0] if body.strip() else ""
+    first = _DATELINE.sub("", first).rstrip(".")
+    return truncate_words(first, TITLE_MAX_CHARS)
+
+
+def parse_stated_date(value: str | None) -> datetime | None:
+    """A date the text states, as written (seeds give no timezone); None if absent or implausible."""
+    if not value:
+        return None
+    value = value.strip().replace("t", "T")
+    for fmt in _DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        if not EARLIEST_PLAUSIBLE_YEAR <= parsed.year <= datetime.now().year + 1:
+            return None
+        return parsed
+    return None
+
+
+def _mark_title_line(removed: list[Removed]) -> list[Removed]:
+    # The first copy of the headline is not boilerplate: it became the title. Later copies are.
+    out, seen = [], False
+    for r in removed:
+        if r.rule == "headline" and not seen:
+            seen = True
+            out.append(Removed(r.line_no, "headline (kept as title)", r.text))
+        else:
+            out.append(r)
+    return out

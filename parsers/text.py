@@ -1,0 +1,110 @@
+"""Small text helpers shared by the parsers: normalisation, sentence splitting, language."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Typographic variants mapped to one form, so that re-typed quotes and dashes compare equal.
+_UNIFY = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+        "\u2212": "-", "\u00a0": " ", "\u2026": "...",
+    }
+)  # fmt: skip
+
+
+# One character for one character, so offsets into the result are offsets into the original.
+_UNIFY_SAME_LENGTH = str.maketrans({k: v for k, v in _UNIFY.items() if len(v) == 1})
+
+
+def unify_punctuation(text: str) -> str:
+    """Typographic quotes, dashes and no-break spaces as ASCII, keeping every offset."""
+    return text.translate(_UNIFY_SAME_LENGTH)
+
+
+def collapse_whitespace(text: str) -> str:
+    return " ".join(text.split())
+
+
+def normalise_text(text: str) -> str:
+    """NFKC, quotes and dashes unified, whitespace collapsed, case folded."""
+    return collapse_whitespace(unicodedata.normalize("NFKC", text).translate(_UNIFY)).casefold()
+
+
+def line_key(line: str) -> str:
+    """A comparison key for a line: normalised, without trailing punctuation or ellipsis."""
+    return normalise_text(line).rstrip(" .…!?:;,\"'")
+
+
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "sen", "rep", "gov", "prof", "no", "vs"}
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9А-ЯЁ])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences; conservative around abbreviations and initials."""
+    out: list[str] = []
+    for raw in text.split("\n"):
+        start = 0
+        para = raw.strip()
+        for m in _SENTENCE_END.finditer(para):
+            before = para[start : m.start()].rstrip("\"'”’)]")
+            last_word = re.split(r"\s+", before)[-1].rstrip(".").casefold() if before else ""
+            if last_word in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)*[a-z]", last_word):
+                continue
+            out.append(para[start : m.start()].strip())
+            start = m.end()
+        if para[start:].strip():
+            out.append(para[start:].strip())
+    return [s for s in out if s]
+
+
+def summarise(text: str, max_sentences: int = 2, max_chars: int = 320) -> str:
+    """The first one or two sentences of ``text``, cut at a word boundary if very long."""
+    chosen: list[str] = []
+    for sentence in split_sentences(text):
+        if chosen and len(" ".join([*chosen, sentence])) > max_chars:
+            break
+        chosen.append(sentence)
+        if len(chosen) >= max_sentences:
+            break
+    return truncate_words(" ".join(chosen), max_chars)
+
+
+def truncate_words(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1].rsplit(" ", 1)[0].rstrip(",;:–—- ")
+    return cut + "…"
+
+
+_SCRIPT_LANGUAGE = (
+    (re.compile(r"[\u0400-\u04ff]"), "ru"),
+    (re.compile(r"[\u4e00-\u9fff]"), "zh"),
+    (re.compile(r"[\u0600-\u06ff]"), "ar"),
+)
+_STOPWORDS = {
+    "en": {"the", "and", "of", "to", "in", "is", "that", "for", "with", "was", "on", "said"},
+    "de": {"der", "die", "und", "das", "ist", "nicht", "mit", "den", "für", "auf"},
+    "fr": {"le", "la", "les", "et", "des", "est", "une", "pour", "dans", "que"},
+    "es": {"el", "los", "las", "del", "por", "una", "con", "para", "que", "y"},
+    "pt": {"o", "os", "as", "do", "da", "uma", "com", "para", "não", "em"},
+    "it": {"il", "gli", "della", "che", "è", "per", "una", "con", "sono", "di"},
+}
+
+
+def detect_language(text: str) -> str | None:
+    """A coarse language guess (ISO 639-1) from script and stopwords; None when unsure."""
+    sample = text[:5000]
+    letters = sum(ch.isalpha() for ch in sample)
+    if letters < 20:
+        return None
+    for pattern, lang in _SCRIPT_LANGUAGE:
+        if len(pattern.findall(sample)) > letters * 0.3:
+            return lang
+    words = re.findall(r"[^\W\d_]+", sample.casefold())
+    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    lang, best = max(scores.items(), key=lambda kv: kv[1])
+    return lang if best >= 3 and best >= 0.05 * len(words) else None

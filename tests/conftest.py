@@ -1,0 +1,50 @@
+"""Shared fixtures: the repo's seeds, a temp config, the corpora bodies, one Prefect harness."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def corpora_pages() -> dict[str, dict]:
+    return json.loads((FIXTURES / "corpora_bodies.json").read_text("utf-8"))["pages"]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A folder laid out like a fresh checkout: silkwatch.toml and a copy of the seeds."""
+    shutil.copytree(SEEDS, tmp_path / "seeds", ignore=shutil.ignore_patterns("*.toml"))
+    (tmp_path / "silkwatch.toml").write_text(
+        '[warehouse]\npath = "data/silkwatch.duckdb"\n[seeds]\ndir = "seeds"\n[digest]\ndir = "reports"\n',
+        "utf-8",
+    )
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+def pytest_unconfigure(config):
+    """After pytest's summary: DuckDB's bindings print "nanobind: leaked ..." while the interpreter
+    tears down after a Prefect run. Noise, not a test result: keep it out of the output (as the CLI does)."""
+    if not os.environ.get("SILKWATCH_DEBUG"):
+        import sys
+
+        sys.stderr.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)

@@ -1,0 +1,111 @@
+"""The CLI as a user runs it: the installed `silkwatch` script in a subprocess, exit codes, messages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
+
+
+def silkwatch(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    full_env.pop("SILKWATCH_CONFIG", None)
+    full_env.pop("SILKWATCH_DB", None)
+    return subprocess.run([SILKWATCH, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory) -> Path:
+    """One real `silkwatch run` in a fresh folder, as `make run` does it (run twice)."""
+    from tests.conftest import SEEDS
+
+    work = tmp_path_factory.mktemp("cli")
+    (work / "seeds").mkdir()
+    for seed in SEEDS.glob("*.txt"):
+        (work / "seeds" / seed.name).write_bytes(seed.read_bytes())
+    (work / "silkwatch.toml").write_text('[warehouse]\npath = "data/silkwatch.duckdb"\n', "utf-8")
+    first = silkwatch("run", cwd=work)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""  # no Prefect chatter, no interpreter-exit noise
+    assert "new articles" in first.stdout and "│ 5" in first.stdout
+    second = silkwatch("run", cwd=work)
+    assert second.returncode == 0, second.stderr
+    assert "already stored (unchanged)   │ 5" in second.stdout
+    return work
+
+
+def test_run_leaves_warehouse_and_digest(ran):
+    assert (ran / "data" / "silkwatch.duckdb").is_file()
+    assert (ran / "reports" / f"digest-{datetime.now():%Y-%m-%d}.md").is_file()
+
+
+def test_query_formats(ran):
+    sql = "select topic, count(*) as n from article_topics group by 1 order by 1"
+    as_json = silkwatch("query", sql, "--format", "json", cwd=ran)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == [
+        {"topic": "BRI", "n": 4}, {"topic": "SCO", "n": 3}, {"topic": "security", "n": 4}, {"topic": "trade", "n": 3},
+    ]  # fmt: skip
+    as_csv = silkwatch("query", sql, "--format", "csv", cwd=ran)
+    assert next(csv.reader(io.StringIO(as_csv.stdout))) == ["topic", "n"]
+    table = silkwatch("query", "select count(*) as articles from articles", cwd=ran)
+    assert table.returncode == 0
+    assert "articles" in table.stdout and "5" in table.stdout
+    nested = silkwatch(
+        "query", "select evidence, published_at from article_topics, articles limit 1", "-f", "json", cwd=ran
+    )
+    assert nested.returncode == 0, nested.stderr
+
+
+def test_query_is_read_only(ran):
+    result = silkwatch("query", "delete from articles", cwd=ran)
+    assert result.returncode == 2
+    assert "read-only" in result.stderr
+    count = silkwatch("query", "select count(*) as n from articles", "-f", "json", cwd=ran)
+    assert json.loads(count.stdout) == [{"n": 5}]
+
+
+def test_bad_sql_is_one_line(ran):
+    result = silkwatch("query", "select nope from articles", cwd=ran)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: query failed:")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_config_exits_2_naming_it(tmp_path):
+    result = silkwatch("run", "--config", "missing.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "missing.toml: config file not found" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_warehouse_path_is_a_directory(tmp_path):
+    (tmp_path / "db").mkdir()
+    (tmp_path / "silkwatch.toml").write_text('[warehouse]\npath = "db"\n', "utf-8")
+    result = silkwatch("query", "select 1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "db: is a directory" in result.stderr
+
+
+def test_busy_warehouse_exits_75(ran):
+    db = ran / "data" / "silkwatch.duckdb"
+    code = "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = silkwatch("query", "select 1", cwd=ran)
+        assert result.returncode == 75
+        assert "the warehouse is busy" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()

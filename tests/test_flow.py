@@ -1,0 +1,116 @@
+"""Ingest logic through plain functions and task ``.fn()``, then the whole flow under Prefect's harness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from flows.config import load_config
+from flows.digest import build_context, md_escape, render_markdown
+from flows.ingest import SeedDirError, read_seeds
+from flows.pipeline import load_seeds_task, prepare_batch_task, run_flow
+from parsers.classify import default_ruleset
+from tests.conftest import SEEDS
+from warehouse.db import check_integrity, open_warehouse
+
+
+def test_read_seeds_reports_bad_files_and_keeps_the_rest(tmp_path):
+    (tmp_path / "good.txt").write_text((SEEDS / "003_53eca7c8ac1a35d1.txt").read_text("utf-8"), "utf-8")
+    (tmp_path / "empty.txt").write_text("", "utf-8")
+    (tmp_path / "latin.txt").write_bytes("Caf\u00e9 au lait in Almaty".encode("latin-1"))
+    (tmp_path / "notes.md").write_text("not a seed", "utf-8")
+    batch = load_seeds_task.fn(tmp_path)
+    assert [s.name for s in batch.items] == ["empty.txt", "good.txt"]
+    assert batch.failures == ["latin.txt: not UTF-8 text (byte 0xe9 at offset 3); convert it to UTF-8 and run again"]
+    prepared = prepare_batch_task.fn(batch.items)
+    assert len(prepared.items) == 1
+    assert prepared.failures == ["empty.txt: empty file"]
+    assert {row["status"] for row in batch.log + prepared.log} == {"ok", "error"}
+
+
+def test_missing_seed_folder_is_an_error_naming_it(tmp_path):
+    with pytest.raises(SeedDirError, match="nowhere: seeds folder not found"):
+        read_seeds(tmp_path / "nowhere")
+
+
+def snapshot(db: Path) -> dict:
+    with open_warehouse(db, read_only=True) as con:
+        return {
+            t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("articles", "article_sources", "article_topics", "digests")
+        }
+
+
+def test_whole_run_twice_changes_nothing(prefect_harness, workdir):
+    config = load_config(workdir / "silkwatch.toml")
+    first = run_flow(config)
+    assert (first.articles_new, first.seeds_read, first.failures) == (5, 5, [])
+    assert first.digest.path == workdir / "reports" / f"digest-{datetime.now():%Y-%m-%d}.md"
+    before = snapshot(config.warehouse_path)
+
+    second = run_flow(config)
+    assert (second.articles_new, second.sources_new, second.already_seen) == (0, 0, 5)
+    assert snapshot(config.warehouse_path) == before
+    with open_warehouse(config.warehouse_path, read_only=True) as con:
+        assert check_integrity(con) == []
+        runs = con.execute("SELECT status, articles_new FROM runs ORDER BY started_at").fetchall()
+        assert runs == [("ok", 5), ("ok", 0)]
+        assert con.execute("SELECT count(*) FROM fetch_log WHERE kind = 'seed'").fetchone()[0] == 10
+
+    digest = first.digest.path.read_text("utf-8")
+    for title in ("Wang Yi vows stronger security", "Xi hails ‘unique’ links", "Boost Defense, Security"):
+        assert title in digest
+    assert "**5 new articles**" in digest
+    assert "date unknown" in digest and "19 May 2023, 11:25" in digest
+
+
+def test_one_bad_seed_does_not_abort_the_run(prefect_harness, workdir):
+    (workdir / "seeds" / "broken.txt").write_bytes(b"\xff\xfe\x00garbage")
+    (workdir / "seeds" / "blank.txt").write_text("\n\n", "utf-8")
+    summary = run_flow(load_config(workdir / "silkwatch.toml"))
+    assert summary.articles_new == 5
+    assert summary.status == "partial"
+    assert any(f.startswith("blank.txt: empty file") for f in summary.failures)
+    with open_warehouse(workdir / "data" / "silkwatch.duckdb", read_only=True) as con:
+        errors = con.execute("SELECT url, error FROM fetch_log WHERE status = 'error' ORDER BY url").fetchall()
+        assert [url for url, _ in errors] == ["seed:blank.txt", "seed:broken.txt"]
+        assert con.execute("SELECT status FROM runs").fetchone() == ("partial",)
+
+
+def _row(**overrides) -> dict:
+    row = {
+        "article_id": "a1", "title": "A title", "url": "https://example.org/a", "source_name": "Example",
+        "published_at": None, "first_seen_at": datetime(2026, 11, 23), "summary": "A summary.",
+        "language": "en", "topics": [], "copies": 1, "outlets": ["Example"],
+    }  # fmt: skip
+    return {**row, **overrides}
+
+
+def test_digest_escapes_article_text():
+    hostile = "# Not a heading [click](http://evil.example) <script>alert(1)</script> **bold**"
+    row = _row(
+        title=hostile,
+        summary=hostile,
+        topics=[{"topic": "trade", "score": 3.0, "evidence": ["*exports*"]}],
+    )
+    md = render_markdown(build_context([row], "day", datetime(2026, 11, 23, 9), Path("w.duckdb"), default_ruleset()))
+    assert "<script>" not in md
+    assert "\\<script\\>" in md
+    assert "\\[click\\]" in md
+    assert "\\*\\*bold\\*\\*" in md
+    assert "“\\*exports\\*”" in md
+    assert md_escape("line\nbreak") == "line break"
+
+
+def test_empty_period_says_so():
+    md = render_markdown(build_context([], "week", datetime(2026, 11, 23, 9), Path("w.duckdb"), default_ruleset()))
+    assert "No new articles in this period." in md
+    assert "**0 new articles**" in md
+
+
+def test_untagged_articles_are_listed_not_hidden():
+    md = render_markdown(build_context([_row()], "day", datetime(2026, 11, 23, 9), Path("w.duckdb"), default_ruleset()))
+    assert "## No topic (1)" in md
+    assert "[A title](<https://example.org/a>)" in md

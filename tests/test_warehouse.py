@@ -1,0 +1,173 @@
+"""The warehouse on a real DuckDB file: migrations, idempotent bulk saves, busy and bad paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.ingest import prepare_seeds, read_seeds
+from parsers.seeds import parse_seed
+from tests.conftest import SEEDS
+from warehouse.db import WarehouseBusy, WarehouseError, check_integrity, open_warehouse
+from warehouse.load import save_copies
+from warehouse.queries import table_counts
+from warehouse.schema import MIGRATIONS, ensure_db_shape
+
+SEEN = datetime(2026, 11, 23, 9, 0)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "w.duckdb"
+
+
+@pytest.fixture
+def seed_rows() -> list[dict]:
+    return prepare_seeds(read_seeds(SEEDS).items).items
+
+
+def snapshot(con) -> dict:
+    return {
+        t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+        for t in ("articles", "article_sources", "article_topics", "schema_migrations")
+    }
+
+
+def test_migrations_are_recorded_and_idempotent(db):
+    with open_warehouse(db) as con:
+        versions = con.execute("SELECT version, name FROM schema_migrations").fetchall()
+        assert versions == [(v, name) for v, name, _ in MIGRATIONS]
+        assert ensure_db_shape(con) == []  # nothing pending
+
+
+def test_save_is_idempotent(db, seed_rows):
+    with open_warehouse(db) as con:
+        first = save_copies(con, seed_rows, SEEN)
+        before = snapshot(con)
+        again = save_copies(con, seed_rows, datetime(2026, 11, 24))
+        assert snapshot(con) == before
+    assert (first.articles_new, first.sources_new, first.duplicates) == (5, 5, 0)
+    assert (again.articles_new, again.sources_new, again.already_seen) == (0, 0, 5)
+
+
+def test_exact_copy_under_another_name_is_a_second_source(db, seed_rows, tmp_path):
+    text = (SEEDS / "001_ca2344aa02f0cd64.txt").read_text("utf-8")
+    retyped = text.replace("'", "’").replace(" - ", " – ")  # same story, other typography
+    seeds = tmp_path / "more"
+    seeds.mkdir()
+    (seeds / "copy-of-001.txt").write_text(retyped, "utf-8")
+    rows = prepare_seeds(read_seeds(seeds).items).items
+    with open_warehouse(db) as con:
+        save_copies(con, seed_rows, SEEN)
+        result = save_copies(con, rows, SEEN)
+        assert (result.articles_new, result.duplicates, result.sources_new) == (0, 1, 1)
+        sources = con.execute(
+            "SELECT url FROM article_sources WHERE article_id = ? ORDER BY url", [result.article_ids[0]]
+        ).fetchall()
+        assert sources == [("seed:001_ca2344aa02f0cd64.txt",), ("seed:copy-of-001.txt",)]
+        assert table_counts(con)["articles"] == 5
+        assert check_integrity(con) == []
+
+
+def test_duplicates_within_one_batch(db, seed_rows):
+    copy = {**seed_rows[0], "url": "seed:again.txt"}
+    with open_warehouse(db) as con:
+        result = save_copies(con, [*seed_rows, copy], SEEN)
+        assert (result.articles_new, result.sources_new, result.duplicates) == (5, 6, 1)
+
+
+def test_topics_and_removed_lines_are_stored(db, seed_rows):
+    with open_warehouse(db) as con:
+        save_copies(con, seed_rows, SEEN)
+        rows = con.execute("SELECT topic, count(*) FROM article_topics GROUP BY topic ORDER BY topic").fetchall()
+        assert rows == [("BRI", 4), ("SCO", 3), ("security", 4), ("trade", 3)]
+        (evidence,) = con.execute(
+            "SELECT evidence FROM article_topics t JOIN article_sources s USING (article_id) "
+            "WHERE s.url = 'seed:004_486398540443305b.txt' AND topic = 'security'"
+        ).fetchone()
+        assert "territorial integrity" in evidence
+        (removed,) = con.execute(
+            "SELECT removed_lines FROM article_sources WHERE url = 'seed:002_dc2f72f61a3a018e.txt'"
+        ).fetchone()
+        assert {r["rule"] for r in removed} >= {"navigation", "comment form"}
+
+
+def test_failed_save_rolls_back_everything(db, seed_rows):
+    bad = {
+        **seed_rows[1],
+        "url": "seed:bad.txt",
+        "content_hash": "x" * 64,
+        "candidate_article_id": "bad",
+        "topics": [{"topic": "sports", "score": 9.0, "evidence": [], "matches": [], "rules_version": "x"}],
+    }
+    with open_warehouse(db) as con:
+        save_copies(con, seed_rows[:1], SEEN)
+        before = snapshot(con)
+        with pytest.raises(duckdb.ConstraintException):
+            save_copies(con, [seed_rows[2], bad], SEEN)
+        assert snapshot(con) == before
+
+
+def test_directory_path_is_refused(tmp_path):
+    with pytest.raises(WarehouseError, match=r"is a directory"), open_warehouse(tmp_path):
+        pass
+
+
+def test_not_a_duckdb_file_is_refused(tmp_path):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("these are my notes, not a database\n" * 100, "utf-8")
+    with pytest.raises(WarehouseError, match=r"notes\.duckdb"), open_warehouse(path):
+        pass
+    assert path.read_text("utf-8").startswith("these are my notes")  # untouched
+
+
+def test_missing_warehouse_for_reading(tmp_path):
+    with (
+        pytest.raises(WarehouseError, match=r"no warehouse here yet"),
+        open_warehouse(tmp_path / "none.duckdb", read_only=True),
+    ):
+        pass
+
+
+def test_busy_file_gives_a_clear_error(db):
+    with open_warehouse(db):
+        pass
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WarehouseBusy, match=r"w\.duckdb: the warehouse is busy"), open_warehouse(db):
+            pass
+        with pytest.raises(WarehouseBusy), open_warehouse(db, read_only=True):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    with open_warehouse(db, read_only=True) as con:  # free again once the writer is gone
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_read_only_connection_refuses_writes(db, seed_rows):
+    with open_warehouse(db) as con:
+        save_copies(con, seed_rows, SEEN)
+    with open_warehouse(db, read_only=True) as con, pytest.raises(duckdb.Error, match="read-only"):
+        con.execute("DELETE FROM articles")
+
+
+def test_seed_parse_feeds_rows_consistently():
+    article = parse_seed("004_486398540443305b.txt", (SEEDS / "004_486398540443305b.txt").read_text("utf-8"))
+    assert article.content_hash and len(article.content_hash) == 64

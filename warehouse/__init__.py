@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema migrations, bulk saves on natural keys, named queries."""

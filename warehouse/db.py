@@ -1,0 +1,92 @@
+"""Opening the warehouse: one writer at a time, open for the write and closed after.
+
+Errors name the file and say what to do, so the CLI can print them as one line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from warehouse.schema import ensure_db_shape
+
+BUSY_POLL_SECONDS = 0.2
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened or used; the message names the file."""
+
+
+class WarehouseBusy(WarehouseError):
+    """Another process holds the warehouse file."""
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(
+                f"{path}: the warehouse is busy (another silkwatch process is writing it); try again shortly"
+            ) from exc
+        raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from exc
+    except duckdb.Error as exc:
+        raise WarehouseError(f"{path}: not a usable DuckDB warehouse: {exc}") from exc
+
+
+@contextmanager
+def open_warehouse(
+    path: Path, *, read_only: bool = False, wait_seconds: float = 0.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse file, bring its schema up to date (writers only), and close it after.
+
+    ``wait_seconds`` > 0 waits that long for a busy file before giving up with ``WarehouseBusy``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise WarehouseError(f"{path}: is a directory; [warehouse] path must name a DuckDB file")
+    if read_only and not path.exists():
+        raise WarehouseError(f"{path}: no warehouse here yet; run `silkwatch run` first")
+    if not read_only:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseError(f"{path}: cannot create its folder: {exc}") from exc
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = _connect(path, read_only)
+            break
+        except WarehouseBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(BUSY_POLL_SECONDS)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            ensure_db_shape(con)
+        yield con
+    finally:
+        con.close()
+
+
+def check_integrity(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Problems that a consistent warehouse never has; an empty list means all is well."""
+    checks = {
+        "sources without an article": """
+            SELECT count(*) FROM article_sources s ANTI JOIN articles a USING (article_id)""",
+        "topics without an article": """
+            SELECT count(*) FROM article_topics t ANTI JOIN articles a USING (article_id)""",
+        "articles without any source": """
+            SELECT count(*) FROM articles a ANTI JOIN article_sources s USING (article_id)""",
+    }
+    problems = []
+    for name, sql in checks.items():
+        (count,) = con.execute(sql).fetchone()
+        if count:
+            problems.append(f"{count} {name}")
+    return problems

@@ -1,0 +1,206 @@
+"""``save_*`` functions: bulk upserts on natural keys, through Arrow tables, one transaction each.
+
+Natural keys: an article copy is identified by its URL (``article_sources.url``); an article by the
+content hash of any of its copies; a topic row by (article_id, topic); a feed by its URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+REMOVED_TYPE = pa.list_(pa.struct([("line_no", pa.int32()), ("rule", pa.string()), ("text", pa.string())]))
+MATCHES_TYPE = pa.list_(
+    pa.struct([("phrase", pa.string()), ("field", pa.string()), ("start", pa.int32()), ("weight", pa.float64())])
+)
+
+ARTICLES_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("summary", pa.string()),
+        ("source_name", pa.string()),
+        ("url", pa.string()),
+        ("published_at", pa.timestamp("us")),
+        ("published_from", pa.string()),
+        ("first_seen_at", pa.timestamp("us")),
+        ("language", pa.string()),
+        ("content_hash", pa.string()),
+        ("word_count", pa.int32()),
+    ]
+)
+SOURCES_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("article_id", pa.string()),
+        ("feed_url", pa.string()),
+        ("seen_at", pa.timestamp("us")),
+        ("source_name", pa.string()),
+        ("title", pa.string()),
+        ("content_hash", pa.string()),
+        ("removed_lines", REMOVED_TYPE),
+    ]
+)
+TOPICS_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("topic", pa.string()),
+        ("score", pa.float64()),
+        ("evidence", pa.list_(pa.string())),
+        ("matches", MATCHES_TYPE),
+        ("rules_version", pa.string()),
+        ("classified_at", pa.timestamp("us")),
+    ]
+)
+FETCH_LOG_SCHEMA = pa.schema(
+    [
+        ("fetched_at", pa.timestamp("us")),
+        ("run_id", pa.string()),
+        ("url", pa.string()),
+        ("kind", pa.string()),
+        ("status", pa.string()),
+        ("http_status", pa.int32()),
+        ("bytes", pa.int64()),
+        ("ms", pa.float64()),
+        ("error", pa.string()),
+    ]
+)
+
+
+@dataclass
+class SaveResult:
+    articles_new: int = 0
+    sources_new: int = 0
+    duplicates: int = 0  # new copies of an article already stored (or earlier in the batch)
+    already_seen: int = 0  # copies whose URL was stored before: nothing to do
+    article_ids: list[str] = field(default_factory=list)  # per input row, the article it belongs to
+    new_article_ids: list[str] = field(default_factory=list)
+
+
+def _table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
+    """Arrow tables visible to SQL by name for the duration; (un)registered outside transactions."""
+    for name, data in tables.items():
+        con.register(name, data)
+    try:
+        yield
+    finally:
+        for name in tables:
+            con.unregister(name)
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, source: str, conflict: str = "") -> None:
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source} {conflict}")
+
+
+def _lookup(con, sql: str, keys: list[str]) -> dict[str, str]:
+    if not keys:
+        return {}
+    with _registered(con, _keys=pa.table({"k": pa.array(keys, pa.string())})):
+        return dict(con.execute(sql).fetchall())
+
+
+def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: datetime) -> SaveResult:
+    """Store article copies: new articles, every new copy in ``article_sources``, and new articles' topics.
+
+    Each row holds an article copy's columns plus ``candidate_article_id`` (the id it gets if it is
+    a new article), ``removed_lines`` and ``topics`` (dicts shaped like the article_topics columns).
+    A copy whose URL is already stored changes nothing; one whose text equals a stored copy's text
+    becomes another source of that article. All in one transaction.
+    """
+    result = SaveResult()
+    by_url = _lookup(con, "SELECT url, article_id FROM article_sources JOIN _keys ON url = k", [r["url"] for r in rows])
+    by_hash = _lookup(
+        con,
+        "SELECT DISTINCT content_hash, article_id FROM article_sources JOIN _keys ON content_hash = k",
+        list({r["content_hash"] for r in rows}),
+    )
+    articles, sources, topics = [], [], []
+    for row in rows:
+        if row["url"] in by_url:
+            result.already_seen += 1
+            result.article_ids.append(by_url[row["url"]])
+            continue
+        article_id = by_hash.get(row["content_hash"])
+        if article_id is None:
+            article_id = row["candidate_article_id"]
+            by_hash[row["content_hash"]] = article_id
+            articles.append({**row, "article_id": article_id, "first_seen_at": seen_at})
+            topics.extend({**t, "article_id": article_id, "classified_at": seen_at} for t in row.get("topics", []))
+            result.new_article_ids.append(article_id)
+        else:
+            result.duplicates += 1
+        by_url[row["url"]] = article_id
+        sources.append({**row, "article_id": article_id, "seen_at": seen_at})
+        result.article_ids.append(article_id)
+    result.articles_new, result.sources_new = len(articles), len(sources)
+
+    with (
+        _registered(
+            con,
+            _new_articles=_table(articles, ARTICLES_SCHEMA),
+            _new_sources=_table(sources, SOURCES_SCHEMA),
+            _new_topics=_table(topics, TOPICS_SCHEMA),
+        ),
+        _transaction(con),
+    ):
+        _insert(con, "articles", "_new_articles")
+        _insert(con, "article_sources", "_new_sources", "ON CONFLICT (url) DO NOTHING")
+        _insert(con, "article_topics", "_new_topics", "ON CONFLICT DO NOTHING")
+    return result
+
+
+def save_fetch_log(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
+    """Append fetch attempts (seed reads, feed and page fetches) to ``fetch_log``."""
+    if rows:
+        with _registered(con, _new_log=_table(rows, FETCH_LOG_SCHEMA)):
+            _insert(con, "fetch_log", "_new_log")
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime) -> None:
+    con.execute("INSERT INTO runs (run_id, started_at, status) VALUES (?, ?, 'running')", [run_id, started_at])
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, finished_at: datetime, **counts) -> None:
+    """Record a run's outcome; ``counts`` are columns of ``runs`` (status, articles_new, ...)."""
+    columns = ", ".join(f"{name} = ?" for name in counts)
+    con.execute(
+        f"UPDATE runs SET finished_at = ?, {columns} WHERE run_id = ?",
+        [finished_at, *counts.values(), run_id],
+    )
+
+
+def save_digest(con: duckdb.DuckDBPyConnection, digest: dict) -> bool:
+    """Record a digest built: one row per digest file. Rebuilding it with the same articles changes
+    nothing; with other articles, the row is replaced. Returns whether anything changed."""
+    existing = con.execute("SELECT article_ids FROM digests WHERE digest_id = ?", [digest["digest_id"]]).fetchone()
+    if existing is not None and list(existing[0]) == list(digest["article_ids"]):
+        return False
+    con.execute("DELETE FROM digests WHERE digest_id = ?", [digest["digest_id"]])
+    con.execute(
+        "INSERT INTO digests (digest_id, kind, period_start, period_end, created_at, path, article_ids, status) "
+        "VALUES ($digest_id, $kind, $period_start, $period_end, $created_at, $path, $article_ids, $status)",
+        digest,
+    )
+    return True

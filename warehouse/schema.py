@@ -1,0 +1,179 @@
+"""The warehouse schema as numbered migrations, recorded in ``schema_migrations``.
+
+Each migration is a named function applied once, in its own transaction. ``ensure_db_shape``
+is idempotent: it applies whatever a database has not seen yet and nothing else. Never edit a
+released migration; add the next one. README's "Schema" section documents the tables.
+
+Referential integrity (every source and topic row points at an article) is kept by the loads, in
+one transaction each, and checked by ``warehouse.db.check_integrity``: DuckDB's foreign keys would
+forbid the in-place updates that merges need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from warehouse.clock import utc_now
+
+TOPIC_CHECK = "topic IN ('SCO', 'BRI', 'security', 'trade')"
+
+
+def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE articles (
+            article_id      VARCHAR PRIMARY KEY,       -- stable: from the first copy's content hash
+            title           VARCHAR NOT NULL,
+            text            VARCHAR NOT NULL,          -- clean body, paragraphs separated by blank lines
+            summary         VARCHAR,                   -- first sentences of text, for digests
+            source_name     VARCHAR,                   -- outlet; NULL when the copy does not name it
+            url             VARCHAR NOT NULL,          -- canonical URL of the first copy, or seed:<file>
+            published_at    TIMESTAMP,                 -- NULL when unknown; never invented
+            published_from  VARCHAR,                   -- where published_at came from (text, feed, page)
+            first_seen_at   TIMESTAMP NOT NULL,        -- UTC
+            language        VARCHAR,                   -- ISO 639-1 guess, NULL when unsure
+            content_hash    VARCHAR NOT NULL UNIQUE,   -- sha256 of the normalised clean text
+            word_count      INTEGER NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE article_sources (
+            url             VARCHAR PRIMARY KEY,       -- as fetched, or seed:<file name>
+            article_id      VARCHAR NOT NULL,
+            feed_url        VARCHAR,                   -- NULL for seeds
+            seen_at         TIMESTAMP NOT NULL,        -- UTC, first time this copy was seen
+            source_name     VARCHAR,
+            title           VARCHAR,
+            content_hash    VARCHAR NOT NULL,          -- of this copy's clean text
+            removed_lines   STRUCT(line_no INTEGER, rule VARCHAR, text VARCHAR)[]  -- what the cleaner removed
+        )
+        """
+    )
+    con.execute(
+        f"""
+        CREATE TABLE article_topics (
+            article_id      VARCHAR NOT NULL,
+            topic           VARCHAR NOT NULL CHECK ({TOPIC_CHECK}),
+            score           DOUBLE NOT NULL,
+            evidence        VARCHAR[] NOT NULL,        -- distinct matched phrases, strongest first
+            matches         STRUCT(phrase VARCHAR, field VARCHAR, "start" INTEGER, weight DOUBLE)[] NOT NULL,
+            rules_version   VARCHAR NOT NULL,
+            classified_at   TIMESTAMP NOT NULL,
+            PRIMARY KEY (article_id, topic)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE feeds (
+            feed_url             VARCHAR PRIMARY KEY,
+            name                 VARCHAR,
+            language             VARCHAR,
+            added_at             TIMESTAMP NOT NULL,
+            last_checked_at      TIMESTAMP,
+            last_success_at      TIMESTAMP,
+            last_error           VARCHAR,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            etag                 VARCHAR,
+            last_modified        VARCHAR,
+            next_due_at          TIMESTAMP,
+            items_last_seen      INTEGER
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE fetch_log (
+            fetched_at   TIMESTAMP NOT NULL,
+            run_id       VARCHAR,
+            url          VARCHAR NOT NULL,
+            kind         VARCHAR NOT NULL,             -- seed, feed, page
+            status       VARCHAR NOT NULL,             -- ok, not_modified, error, skipped
+            http_status  INTEGER,
+            bytes        BIGINT,
+            ms           DOUBLE,
+            error        VARCHAR
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE runs (
+            run_id          VARCHAR PRIMARY KEY,
+            started_at      TIMESTAMP NOT NULL,
+            finished_at     TIMESTAMP,
+            status          VARCHAR NOT NULL,          -- running, ok, partial, failed
+            seeds_read      INTEGER,
+            seeds_failed    INTEGER,
+            feeds_ok        INTEGER,
+            feeds_failed    INTEGER,
+            copies_seen     INTEGER,
+            articles_new    INTEGER,
+            sources_new     INTEGER,
+            duplicates      INTEGER,
+            digest_path     VARCHAR,
+            error           VARCHAR
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE digests (
+            digest_id       VARCHAR PRIMARY KEY,
+            kind            VARCHAR NOT NULL,          -- day, week, all
+            period_start    TIMESTAMP,
+            period_end      TIMESTAMP NOT NULL,
+            created_at      TIMESTAMP NOT NULL,
+            path            VARCHAR NOT NULL,
+            article_ids     VARCHAR[] NOT NULL,
+            sent_at         TIMESTAMP,
+            message_id      VARCHAR,
+            status          VARCHAR NOT NULL,          -- written, sent, send_failed
+            error           VARCHAR
+        )
+        """
+    )
+    con.execute("CREATE INDEX articles_first_seen ON articles (first_seen_at)")
+    con.execute("CREATE INDEX sources_article ON article_sources (article_id)")
+
+
+Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
+MIGRATIONS: tuple[Migration, ...] = ((1, "initial", m001_initial),)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    return {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def ensure_db_shape(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations, each atomically; return the names applied (empty when current)."""
+    done = applied_versions(con)
+    newer = [v for v in done if v > SCHEMA_VERSION]
+    if newer:
+        raise RuntimeError(
+            f"the warehouse has schema version {max(newer)}, newer than this silkwatch knows "
+            f"({SCHEMA_VERSION}); upgrade silkwatch"
+        )
+    applied = []
+    for version, name, migrate in MIGRATIONS:
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            migrate(con)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utc_now()])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(f"{version:03d}_{name}")
+    return applied
