@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 # Before anything imports Prefect: no telemetry (it errors offline), no INFO chatter on the terminal.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -25,7 +26,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.config import PERIODS, Config, ConfigError, load_config
+from flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
 from flows.ingest import SeedDirError
 from parsers.classify import RulesError as TopicRulesError
 from parsers.clean import RulesError as CleanRulesError
@@ -81,7 +82,7 @@ def _guarded(fn, *args, **kwargs):
         raise
     except WarehouseBusy as exc:
         raise fail(str(exc), EXIT_BUSY) from None
-    except (ConfigError, SeedDirError, WarehouseError, TopicRulesError, CleanRulesError) as exc:
+    except (ConfigError, SeedDirError, FeedListError, WarehouseError, TopicRulesError, CleanRulesError) as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
         raise fail("interrupted; the warehouse keeps every batch saved before the interrupt", 130) from None
@@ -94,6 +95,10 @@ def _guarded(fn, *args, **kwargs):
 def _print_ingest(summary) -> None:
     table = Table(title=f"silkwatch run {summary.run_id}", show_header=False, title_justify="left")
     table.add_row("seed files read", str(summary.seeds_read))
+    feeds = f"{summary.feeds_ok} ok, {summary.feeds_failed} failed"
+    if summary.feeds_backing_off:
+        feeds += f", {summary.feeds_backing_off} waiting (backing off after failures)"
+    table.add_row("feeds checked", feeds)
     table.add_row("new articles", str(summary.articles_new))
     table.add_row("new copies of known articles", str(summary.duplicates))
     table.add_row("already stored (unchanged)", str(summary.already_seen))
@@ -102,13 +107,24 @@ def _print_ingest(summary) -> None:
     console.print(table)
     for failure in summary.failures:
         err.print(f"[yellow]skipped:[/] {failure}", highlight=False, soft_wrap=True)
+    by_error: dict[str, list[str]] = {}
+    for url, error in summary.feed_failures:
+        by_error.setdefault(error, []).append(url)
+    for error, urls in by_error.items():  # twenty feeds failing the same way (offline) are one line
+        hosts = ", ".join(urlsplit(u).hostname or u for u in urls[:4]) + (
+            f" and {len(urls) - 4} more" if len(urls) > 4 else ""
+        )
+        feeds = "feed" if len(urls) == 1 else f"{len(urls)} feeds"
+        err.print(f"[yellow]{feeds} failed:[/] {error} ({hosts})", highlight=False, soft_wrap=True)
+    if by_error:
+        err.print("  details: `silkwatch feeds list`; failing feeds are retried with backoff", highlight=False)
 
 
-def _run(config: Config, period: str | None, write_report: bool) -> None:
+def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
     from flows.pipeline import run_flow  # imports Prefect: only for commands that need it
 
-    with console.status("ingesting seeds, cleaning, classifying, loading…"):
-        summary = run_flow(config, period=period, write_report=write_report)
+    with console.status("ingesting seeds and feeds, cleaning, classifying, loading…"):
+        summary = run_flow(config, period=period, write_report=write_report, include_feeds=include_feeds)
     _print_ingest(summary)
 
 
@@ -126,14 +142,15 @@ def run(
 def ingest(
     config: ConfigOption = None,
     seeds: Annotated[Path | None, typer.Option("--seeds", help="Seed folder [default: config's].")] = None,
+    no_feeds: Annotated[bool, typer.Option("--no-feeds", help="Seeds only; do not read the feeds.")] = False,
 ) -> None:
-    """Ingest only: seeds are read, cleaned, deduplicated, classified and loaded; no digest."""
+    """Ingest only: seeds and feeds are read, cleaned, deduplicated, classified and loaded; no digest."""
     cfg = _config(config)
     if seeds is not None:
         from dataclasses import replace
 
         cfg = replace(cfg, seeds_dir=seeds.resolve())
-    _guarded(_run, cfg, None, False)
+    _guarded(_run, cfg, None, False, not no_feeds)
 
 
 def _digest(cfg: Config, period: str, out: Path | None) -> None:
@@ -202,6 +219,149 @@ def query(
     """Run read-only SQL against the warehouse (see README "Schema" for the tables)."""
     cfg = _config(config)
     _guarded(_query, cfg, sql, fmt)
+
+
+feeds_app = typer.Typer(help="Manage the feed list and see each feed's health.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+def _feed_rows(cfg: Config) -> tuple[list[dict], dict[str, dict]]:
+    from flows.feeds import load_feed_list
+    from warehouse.db import open_warehouse
+    from warehouse.feeds import feed_states
+
+    feeds = load_feed_list(cfg.feeds_file)
+    states: dict[str, dict] = {}
+    if cfg.warehouse_path.exists():
+        with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+            states = feed_states(con)
+    return feeds, states
+
+
+def _when(value) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else "never"
+
+
+def _feeds_list(cfg: Config) -> None:
+    feeds, states = _feed_rows(cfg)
+    if not feeds:
+        console.print(f"no feeds configured in {cfg.feeds_file}", highlight=False)
+        return
+    table = Table("feed", "lang", "state", "last success", "items", "last error", caption=str(cfg.feeds_file))
+    for feed in feeds:
+        st = states.get(feed["url"], {})
+        failures = st.get("consecutive_failures") or 0
+        if not st.get("last_checked_at"):
+            state = "not checked yet"
+        elif failures:
+            state = f"[red]failing ×{failures}[/], next try {_when(st.get('next_due_at'))}"
+        else:
+            state = "[green]ok[/]" + (" (malformed, used)" if st.get("last_bozo") else "")
+        table.add_row(
+            f"{feed['name'] or ''}\n[dim]{feed['url']}[/]",
+            feed["language"] or "",
+            state,
+            _when(st.get("last_success_at")),
+            "" if st.get("items_last_seen") is None else str(st["items_last_seen"]),
+            (st.get("last_error") or "")[:80],
+        )
+    console.print(table)
+
+
+@feeds_app.command("list")
+def feeds_list(config: ConfigOption = None) -> None:
+    """The configured feeds with their health as of the last run."""
+    cfg = _config(config)
+    _guarded(_feeds_list, cfg)
+
+
+def _feeds_check(cfg: Config, only: str | None) -> None:
+    from flows.feeds import check_feed, load_feed_list
+    from flows.fetch import HostLimiter, policy_from_config
+    from warehouse.clock import utc_now
+    from warehouse.db import open_warehouse
+    from warehouse.feeds import feed_states, record_feed_check, sync_feeds
+    from warehouse.load import save_fetch_log
+
+    feeds = [f for f in load_feed_list(cfg.feeds_file) if only in (None, f["url"])]
+    if only and not feeds:
+        raise fail(f"{only}: not in {cfg.feeds_file} (add it with `silkwatch feeds add`)", EXIT_BAD_INPUT)
+    now = utc_now()
+    with open_warehouse(cfg.warehouse_path) as con:
+        sync_feeds(con, feeds, now)
+        states = feed_states(con)
+    policy = policy_from_config(cfg.fetch)
+    limiter = HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with console.status(f"checking {len(feeds)} feeds…"), ThreadPoolExecutor(policy.max_concurrency) as pool:
+        outcomes = list(pool.map(lambda f: check_feed(f, states.get(f["url"]), policy, limiter), feeds))
+    with open_warehouse(cfg.warehouse_path, wait_seconds=10) as con:
+        for o in outcomes:
+            record_feed_check(
+                con, o.feed["url"], now, ok=o.ok, error=o.error, etag=o.result.etag,
+                last_modified=o.result.last_modified, items=len(o.entries) if o.ok else None,
+                title=o.title, bozo=o.bozo,
+            )  # fmt: skip
+        save_fetch_log(con, [o.result.log_row() for o in outcomes])
+    table = Table("feed", "result", "entries", "ms", "detail")
+    for o in outcomes:
+        result = {"ok": "[green]ok[/]", "not_modified": "[green]unchanged (304)[/]"}.get(
+            o.result.status, "[red]failed[/]"
+        )
+        detail = o.error or (f"malformed but usable: {o.bozo}" if o.bozo else "")
+        entries = str(len(o.entries)) if o.ok else ""
+        table.add_row(o.feed["name"] or o.feed["url"], result, entries, f"{o.result.ms:.0f}", detail)
+    console.print(table)
+    failed = sum(not o.ok for o in outcomes)
+    if failed:
+        raise fail(f"{failed} of {len(outcomes)} feeds failed", EXIT_FAILURE)
+
+
+@feeds_app.command("check")
+def feeds_check(
+    url: Annotated[str | None, typer.Argument(help="Check only this feed.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fetch every configured feed now (ignoring backoff), record and show its health."""
+    cfg = _config(config)
+    _guarded(_feeds_check, cfg, url)
+
+
+def _feeds_add(cfg: Config, url: str, name: str | None, language: str | None) -> None:
+    from flows.feeds import append_feed, check_feed, load_feed_list
+    from flows.fetch import HostLimiter, policy_from_config
+    from parsers.urls import canonical_url
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise fail(f"{url}: not an http(s) URL", EXIT_BAD_INPUT)
+    existing = load_feed_list(cfg.feeds_file)
+    if any(canonical_url(f["url"]) == canonical_url(url) for f in existing):
+        raise fail(f"{url}: already in {cfg.feeds_file}", EXIT_BAD_INPUT)
+    policy = policy_from_config(cfg.fetch)
+    outcome = check_feed({"url": url, "name": name, "language": language}, None, policy,
+                         HostLimiter(policy.per_host_concurrency, policy.per_host_delay))  # fmt: skip
+    if not outcome.ok:
+        raise fail(f"{url}: not added: {outcome.error}", EXIT_BAD_INPUT)
+    append_feed(cfg.feeds_file, url, name or outcome.title, language)
+    bozo = f" (malformed but usable: {outcome.bozo})" if outcome.bozo else ""
+    console.print(
+        f"added {name or outcome.title or url}: {len(outcome.entries)} entries{bozo} -> {cfg.feeds_file}",
+        highlight=False,
+    )
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="The feed's URL (RSS or Atom).")],
+    name: Annotated[str | None, typer.Option(help="The outlet's name [default: the feed's title].")] = None,
+    language: Annotated[str | None, typer.Option(help="ISO 639-1 language code, e.g. en, ru, zh.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add a feed to the feed list after checking that it answers and parses as a feed."""
+    cfg = _config(config)
+    _guarded(_feeds_add, cfg, url, name, language)
 
 
 def main() -> None:

@@ -19,7 +19,20 @@ SCHEMA: dict[str, dict[str, object]] = {
     "seeds": {"dir": "seeds"},
     "feeds": {"file": "seeds/feeds.toml"},
     "digest": {"dir": "reports", "period": "day"},
-    "fetch": {"allow_private_networks": False},
+    "fetch": {
+        "allow_private_networks": False,
+        "user_agent": "",  # empty: silkwatch's own descriptive User-Agent
+        "connect_timeout": 10.0,
+        "read_timeout": 20.0,
+        "total_timeout": 60.0,
+        "max_bytes": 10 * 1024 * 1024,
+        "max_redirects": 5,
+        "retries": 2,
+        "max_retry_after": 120.0,
+        "max_concurrency": 8,
+        "per_host_concurrency": 2,
+        "per_host_delay": 0.5,
+    },
     "email": {
         "enabled": False,
         "host": "smtp.example.org",
@@ -35,6 +48,10 @@ PERIODS = ("day", "week", "all")
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message names the file and the key."""
+
+
+class FeedListError(ValueError):
+    """The feed list file is malformed; the message names the file and the entry."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,7 @@ class Config:
     digest_period: str
     allow_private_networks: bool
     email: EmailConfig = field(repr=False)
+    fetch: dict = field(default_factory=dict, repr=False)  # [fetch] knobs, see flows.fetch.FetchPolicy
 
 
 def _check_types(where: str, data: dict) -> None:
@@ -73,6 +91,8 @@ def _check_types(where: str, data: dict) -> None:
             default = SCHEMA[section][key]
             expected = type(default)
             ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+            if expected is float:  # 10 is as good as 10.0
+                ok = isinstance(value, int | float) and not isinstance(value, bool)
             if expected is list:
                 ok = ok and all(isinstance(v, str) for v in value)
             if not ok:
@@ -107,6 +127,7 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         digest_dir=path("digest", "dir"),
         digest_period=period,
         allow_private_networks=get("fetch", "allow_private_networks"),
+        fetch={key: get("fetch", key) for key in SCHEMA["fetch"] if key != "allow_private_networks"},
         email=EmailConfig(
             enabled=get("email", "enabled"),
             host=get("email", "host"),

@@ -14,6 +14,7 @@ from parsers.classify import Ruleset, default_ruleset
 from parsers.model import TOPICS
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
+from warehouse.feeds import feed_health
 from warehouse.load import save_digest
 from warehouse.queries import digest_articles
 
@@ -74,7 +75,27 @@ def _item(row: dict, topic: str | None) -> dict:
     return {"title": title, "meta": " · ".join(meta), "summary": md_escape(row["summary"] or ""), "why": why}
 
 
-def build_context(rows: list[dict], period: str, now: datetime, warehouse: Path, ruleset: Ruleset) -> dict:
+def _health_rows(health: list[dict]) -> list[dict]:
+    rows = []
+    for f in health:
+        failing = f["state"] == "failing"
+        n = f["consecutive_failures"]
+        rows.append(
+            {
+                "name": md_escape(f["name"] or f["feed_url"]),
+                "state": ("failing (last check)" if n == 1 else f"failing ({n} checks in a row)")
+                if failing
+                else "quiet for 7+ days",
+                "last_success": f"{f['last_success_at']:%Y-%m-%d %H:%M}" if f["last_success_at"] else "never",
+                "error": md_escape((f["last_error"] or "")[:160]) if failing else "",
+            }
+        )
+    return rows
+
+
+def build_context(
+    rows: list[dict], period: str, now: datetime, warehouse: Path, ruleset: Ruleset, health: list[dict] | None = None
+) -> dict:
     labels = {rules.topic: rules.label for rules in ruleset.topics}
     sections = []
     for topic in TOPICS:
@@ -103,7 +124,18 @@ def build_context(rows: list[dict], period: str, now: datetime, warehouse: Path,
         "built_at": f"{now:%Y-%m-%d %H:%M}",
         "warehouse": md_escape(warehouse.name),
         "rules_version": ruleset.version,
+        "feed_health": _health_rows(health or []),
+        "feed_health_text": _health_text(health or []),
     }
+
+
+def _health_text(health: list[dict]) -> str:
+    failing = sum(f["state"] == "failing" for f in health)
+    quiet = len(health) - failing
+    parts = [f"{failing} {'feed is' if failing == 1 else 'feeds are'} failing"] if failing else []
+    if quiet:
+        parts.append(f"{quiet} {'has' if quiet == 1 else 'have'} published nothing new for 7 days")
+    return "; ".join(parts) + ". Failing feeds are retried with backoff (at most daily), never dropped."
 
 
 def render_markdown(context: dict) -> str:
@@ -128,7 +160,8 @@ def write_digest(
     since, until = period_bounds(period, now)
     with open_warehouse(db_path) as con:
         rows = digest_articles(con, since, until)
-        text = render_markdown(build_context(rows, period, now, db_path, default_ruleset()))
+        health = feed_health(con, now)
+        text = render_markdown(build_context(rows, period, now, db_path, default_ruleset(), health))
         path = out or digest_dir / digest_filename(period, now)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")

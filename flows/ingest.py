@@ -97,6 +97,9 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "content_hash": copy.content_hash,
         "word_count": len(copy.text.split()),
         "candidate_article_id": article_id_for(copy.content_hash),
+        "text_from": copy.text_from,
+        "author": copy.author,
+        "date_note": copy.date_note,
         "removed_lines": [asdict(r) for r in copy.removed],
         "topics": [
             {

@@ -9,17 +9,21 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
 from flows.config import Config
 from flows.digest import DigestResult, write_digest
-from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
+from flows.feeds import FeedOutcome, PageBatch, check_feed, fetch_pages, load_feed_list
+from flows.fetch import FetchPolicy, HostLimiter, policy_from_config
+from flows.ingest import Batch, SeedText, copy_to_row, prepare_seeds, read_seeds, save_rows
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
-from warehouse.load import SaveResult, finish_run, start_run
+from warehouse.feeds import feed_states, known_source_urls, page_failure_counts, record_feed_check, sync_feeds
+from warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
 
 BATCH_SIZE = 500  # article copies per prepare/save task
+PAGE_BATCH_SIZE = 200  # pages per fetch+extract task
 
 # Inputs are large plain data: no caching by input hash, no result persistence.
 _task = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -40,6 +44,39 @@ def save_batch_task(db_path: Path, rows: list[dict], log: list[dict], run_id: st
     return save_rows(db_path, rows, log, run_id, seen_at)
 
 
+@task(name="check-feed", retries=1, **_task)
+def check_feed_task(feed: dict, state: dict | None, policy: FetchPolicy, limiter: HostLimiter) -> FeedOutcome:
+    return check_feed(feed, state, policy, limiter)
+
+
+@task(name="record-feed-checks", **_task)
+def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, now) -> tuple[list, dict]:
+    """Write each feed's health and fetch-log row; return the entries not stored yet, with past page failures."""
+    with open_warehouse(db_path) as con:
+        links = [e.link for o in outcomes for e in o.entries if e.link]
+        known = known_source_urls(con, links)
+        new_items, seen = [], set()
+        for outcome in outcomes:
+            fresh = [e for e in outcome.entries if (e.link or e.key) not in known and e.key not in seen]
+            seen.update(e.key for e in fresh)
+            new_items.extend((entry, outcome.feed) for entry in fresh)
+            record_feed_check(
+                con, outcome.feed["url"], now, ok=outcome.ok, error=outcome.error, etag=outcome.result.etag,
+                last_modified=outcome.result.last_modified, items=len(outcome.entries) if outcome.ok else None,
+                new_items=len(fresh), title=outcome.title, bozo=outcome.bozo,
+            )  # fmt: skip
+        save_fetch_log(con, [o.result.log_row(run_id) for o in outcomes])
+        failures = page_failure_counts(con, [e.link for e, _ in new_items if e.link])
+    return new_items, failures
+
+
+@task(name="fetch-extract-pages", **_task)
+def fetch_pages_task(items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id) -> PageBatch:
+    batch = fetch_pages(items, policy, limiter, failures, now, run_id)
+    batch.rows = [copy_to_row(copy) for copy in batch.rows]
+    return batch
+
+
 @task(name="write-digest", **_task)
 def write_digest_task(db_path: Path, digest_dir: Path, period: str, now) -> DigestResult:
     return write_digest(db_path, digest_dir, period, now)
@@ -55,12 +92,17 @@ class IngestSummary:
     sources_new: int = 0
     duplicates: int = 0
     already_seen: int = 0
-    failures: list[str] = field(default_factory=list)
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    feeds_backing_off: int = 0
+    pages_deferred: int = 0
+    failures: list[str] = field(default_factory=list)  # seeds and pages that could not be used
+    feed_failures: list[tuple[str, str]] = field(default_factory=list)  # (feed url, error)
     digest: DigestResult | None = None
 
     @property
     def status(self) -> str:
-        return "partial" if self.failures else "ok"
+        return "partial" if self.failures or self.feed_failures else "ok"
 
 
 def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
@@ -78,17 +120,52 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
             config.warehouse_path, prepared.items, pending_log + prepared.log, summary.run_id, seen_at
         )
         pending_log = []
-        summary.copies_seen += len(prepared.items)
-        summary.articles_new += saved.articles_new
-        summary.sources_new += saved.sources_new
-        summary.duplicates += saved.duplicates
-        summary.already_seen += saved.already_seen
-    summary.seeds_read = summary.copies_seen  # seed files read and parsed into an article copy
+        _add_saved(summary, saved, len(prepared.items))
+        summary.seeds_read += len(prepared.items)  # seed files read and parsed into an article copy
+
+
+def _add_saved(summary: IngestSummary, saved: SaveResult, copies: int) -> None:
+    summary.copies_seen += copies
+    summary.articles_new += saved.articles_new
+    summary.sources_new += saved.sources_new
+    summary.duplicates += saved.duplicates
+    summary.already_seen += saved.already_seen
+
+
+def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
+    feeds = load_feed_list(config.feeds_file)
+    if not feeds:
+        return
+    with open_warehouse(config.warehouse_path) as con:
+        sync_feeds(con, feeds, now)
+        states = feed_states(con)
+    due = [f for f in feeds if (states[f["url"]]["next_due_at"] or now) <= now]
+    summary.feeds_backing_off = len(feeds) - len(due)
+    policy = policy_from_config(config.fetch)
+    limiter = HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
+    futures = check_feed_task.map(due, [states.get(f["url"]) for f in due], unmapped(policy), unmapped(limiter))
+    outcomes = [future.result() for future in futures]
+    for outcome in outcomes:
+        if outcome.ok:
+            summary.feeds_ok += 1
+        else:
+            summary.feeds_failed += 1
+            summary.feed_failures.append((outcome.feed["url"], outcome.error or "failed"))
+    new_items, failures_before = record_feeds_task(config.warehouse_path, outcomes, summary.run_id, now)
+    for start in range(0, len(new_items), PAGE_BATCH_SIZE):
+        batch = fetch_pages_task(new_items[start : start + PAGE_BATCH_SIZE], policy, limiter, failures_before, now,
+                                 summary.run_id)  # fmt: skip
+        summary.failures.extend(batch.failures)
+        summary.pages_deferred += batch.deferred
+        saved = save_batch_task(config.warehouse_path, batch.rows, batch.log, summary.run_id, now)
+        _add_saved(summary, saved, len(batch.rows))
 
 
 @flow(name="silkwatch-run", validate_parameters=False)
-def run_flow(config: Config, period: str | None = None, write_report: bool = True) -> IngestSummary:
-    """The main job: ingest seeds, clean, dedupe, classify, load; then write the digest."""
+def run_flow(
+    config: Config, period: str | None = None, write_report: bool = True, include_feeds: bool = True
+) -> IngestSummary:
+    """The main job: ingest seeds and feeds, clean, dedupe, classify, load; then write the digest."""
     run_id = f"{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     started = utc_now()
     summary = IngestSummary(run_id=run_id)
@@ -96,6 +173,8 @@ def run_flow(config: Config, period: str | None = None, write_report: bool = Tru
         start_run(con, run_id, started)
     try:
         _ingest_seeds(config, summary, started)
+        if include_feeds:
+            _ingest_feeds(config, summary, started)
         if write_report:
             summary.digest = write_digest_task(
                 config.warehouse_path, config.digest_dir, period or config.digest_period, utc_now()
@@ -112,12 +191,14 @@ def run_flow(config: Config, period: str | None = None, write_report: bool = Tru
             status=summary.status,
             seeds_read=summary.seeds_read,
             seeds_failed=summary.seeds_failed,
+            feeds_ok=summary.feeds_ok,
+            feeds_failed=summary.feeds_failed,
             copies_seen=summary.copies_seen,
             articles_new=summary.articles_new,
             sources_new=summary.sources_new,
             duplicates=summary.duplicates,
             digest_path=str(summary.digest.path) if summary.digest else None,
-            error="; ".join(summary.failures) or None,
+            error="; ".join(summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures]) or None,
         )
     return summary
 

@@ -51,5 +51,8 @@ class ArticleCopy:
     language: str | None
     content_hash: str
     feed_url: str | None = None
+    text_from: str = "text"  # "text" (a seed), "page" (extracted), "feed-summary" (page unusable)
+    author: str | None = None
+    date_note: str | None = None  # why a stated date was not trusted
     removed: list[Removed] = field(default_factory=list)
     topics: list[TopicLabel] = field(default_factory=list)

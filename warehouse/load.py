@@ -33,6 +33,8 @@ ARTICLES_SCHEMA = pa.schema(
         ("language", pa.string()),
         ("content_hash", pa.string()),
         ("word_count", pa.int32()),
+        ("author", pa.string()),
+        ("date_note", pa.string()),
     ]
 )
 SOURCES_SCHEMA = pa.schema(
@@ -45,6 +47,7 @@ SOURCES_SCHEMA = pa.schema(
         ("title", pa.string()),
         ("content_hash", pa.string()),
         ("removed_lines", REMOVED_TYPE),
+        ("text_from", pa.string()),
     ]
 )
 TOPICS_SCHEMA = pa.schema(

@@ -141,8 +141,18 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE INDEX sources_article ON article_sources (article_id)")
 
 
+def m002_feed_articles(con: duckdb.DuckDBPyConnection) -> None:
+    """Columns for articles that come from feeds and pages."""
+    con.execute("ALTER TABLE articles ADD COLUMN author VARCHAR")
+    con.execute("ALTER TABLE articles ADD COLUMN date_note VARCHAR")  # why a stated date was not trusted
+    con.execute("ALTER TABLE article_sources ADD COLUMN text_from VARCHAR")  # text, page, feed-summary
+    con.execute("ALTER TABLE feeds ADD COLUMN title VARCHAR")  # the feed's own title
+    con.execute("ALTER TABLE feeds ADD COLUMN last_bozo VARCHAR")  # why the last copy was malformed, if it was
+    con.execute("ALTER TABLE feeds ADD COLUMN last_new_item_at TIMESTAMP")  # to see feeds that went quiet
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
-MIGRATIONS: tuple[Migration, ...] = ((1, "initial", m001_initial),)
+MIGRATIONS: tuple[Migration, ...] = ((1, "initial", m001_initial), (2, "feed_articles", m002_feed_articles))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

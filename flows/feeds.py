@@ -1,0 +1,161 @@
+"""Plain functions behind the feed tasks: the feed list, checking a feed, fetching its new pages."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flows.config import FeedListError
+from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, fetch_many, make_client
+from parsers.classify import classify_topics
+from parsers.entries import copy_from_entry
+from parsers.extract import extract_page
+from parsers.feeds import FeedEntry, FeedError, parse_feed
+
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+PAGE_TRANSIENT_TRIES = 3  # after this many failed fetches of a page, store the feed's summary instead
+
+
+def load_feed_list(path: Path) -> list[dict]:
+    """``[[feed]]`` entries with ``url`` (required), ``name`` and ``language``. A missing file is no feeds."""
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FeedListError(f"{path}: invalid TOML: {exc}") from exc
+    feeds, seen = [], set()
+    for i, item in enumerate(data.get("feed", []), start=1):
+        unknown = set(item) - {"url", "name", "language"}
+        if unknown:
+            raise FeedListError(f"{path}: feed {i}: unknown key(s) {', '.join(sorted(unknown))}")
+        url = item.get("url", "")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise FeedListError(f"{path}: feed {i}: url must be an http(s) URL, got {url!r}")
+        if url in seen:
+            raise FeedListError(f"{path}: feed {i}: {url} is listed twice")
+        seen.add(url)
+        feeds.append({"url": url, "name": item.get("name"), "language": item.get("language")})
+    return feeds
+
+
+def append_feed(path: Path, url: str, name: str | None, language: str | None) -> None:
+    """Add a ``[[feed]]`` block at the end of the feed list, keeping its comments and layout."""
+    lines = ["", "[[feed]]", f"url = {_toml_str(url)}"]
+    if name:
+        lines.append(f"name = {_toml_str(name)}")
+    if language:
+        lines.append(f"language = {_toml_str(language)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+@dataclass
+class FeedOutcome:
+    feed: dict
+    result: FetchResult
+    entries: list[FeedEntry] = field(default_factory=list)
+    title: str | None = None
+    bozo: str | None = None
+    error: str | None = None  # fetch or parse failure
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def check_feed(feed: dict, state: dict | None, policy: FetchPolicy, limiter: HostLimiter) -> FeedOutcome:
+    """Fetch one feed (conditionally, with its last ETag/Last-Modified) and parse it."""
+    state = state or {}
+    with make_client(policy) as client:
+        result = fetch(
+            client,
+            feed["url"],
+            "feed",
+            policy,
+            limiter,
+            etag=state.get("etag"),
+            last_modified=state.get("last_modified"),
+        )
+    outcome = FeedOutcome(feed, result)
+    if result.status == "error":
+        outcome.error = result.error
+    elif result.status == "ok":
+        try:
+            parsed = parse_feed(result.body, result.final_url or feed["url"], result.content_type)
+        except FeedError as exc:
+            outcome.error = f"{exc}"
+            result.status, result.error = "error", outcome.error
+        else:
+            outcome.entries, outcome.title, outcome.bozo = parsed.entries, parsed.title, parsed.bozo
+    result.body = b""  # parsed; no need to carry the bytes further
+    return outcome
+
+
+@dataclass
+class PageBatch:
+    rows: list = field(default_factory=list)  # ArticleCopy objects, classified
+    log: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    deferred: int = 0  # pages that failed transiently: retried next run
+
+
+def _page_failure(result: FetchResult) -> str | None:
+    if result.status == "error":
+        return result.error
+    kind = (result.content_type or "").split(";")[0].strip().lower()
+    if kind not in HTML_TYPES:
+        return f"not an HTML page ({kind})"
+    return None
+
+
+def fetch_pages(
+    items: list[tuple[FeedEntry, dict]],
+    policy: FetchPolicy,
+    limiter: HostLimiter,
+    failures_before: dict[str, int],
+    now: datetime,
+    run_id: str | None = None,
+) -> PageBatch:
+    """Fetch each entry's page once, extract it, and build classified article copies.
+
+    A page that fails for good (404, not HTML, over the size cap, nothing extractable) falls back to
+    the feed's summary. One that fails transiently (timeout, 5xx) is retried on later runs, and falls
+    back to the summary after ``PAGE_TRANSIENT_TRIES`` failures.
+    """
+    batch = PageBatch()
+    with_links = [(entry, feed) for entry, feed in items if entry.link]
+    results = fetch_many(((entry.link, {}) for entry, _ in with_links), "page", policy, limiter)
+    by_link = {entry.link: result for (entry, _), result in zip(with_links, results, strict=True)}
+    for entry, feed in items:
+        result = by_link.get(entry.link)
+        page = None
+        if result is not None:
+            failure = _page_failure(result)
+            if failure is None:
+                page = extract_page(result.body, result.final_url or entry.link)
+                if page is None:
+                    failure = "no article text found on the page"
+            if failure is not None:
+                transient = result.transient
+                result.status, result.error = "error", failure
+                if transient and failures_before.get(entry.link, 0) + 1 < PAGE_TRANSIENT_TRIES:
+                    batch.deferred += 1
+                    batch.log.append(result.log_row(run_id))
+                    continue
+                batch.failures.append(f"{entry.link}: {failure}; using the feed's summary")
+            batch.log.append(result.log_row(run_id))
+        copy = copy_from_entry(entry, feed["url"], feed.get("name"), page, now, feed.get("language"))
+        if copy is None:
+            batch.failures.append(f"{entry.link or entry.key}: no page text and no usable summary; skipped")
+            continue
+        copy.topics = classify_topics(copy.title, copy.text)
+        batch.rows.append(copy)
+    return batch

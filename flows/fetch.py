@@ -1,0 +1,269 @@
+"""The HTTP fetcher: polite, bounded, and honest about every attempt.
+
+- a descriptive User-Agent; connect/read timeouts and a wall-clock limit per request (slow bodies);
+- a body-size cap applied to the decoded bytes (so a gzip bomb stops at the cap too);
+- redirects followed by hand up to a limit, http/https only;
+- conditional GET (ETag / Last-Modified) so an unchanged feed costs a 304;
+- retries with backoff on connection errors and 5xx, honouring Retry-After on 429/503;
+- bounded concurrency overall and per host, with a minimum delay between requests to one host.
+
+Every attempt becomes a ``FetchResult`` that the caller writes to ``fetch_log``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from warehouse.clock import utc_now
+
+USER_AGENT = "silkwatch/0.1 (news monitoring of China-Central Asia affairs; +https://pypi.org/project/silkwatch/)"
+RETRY_STATUSES = {500, 502, 503, 504, 429}
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    user_agent: str = USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0  # wall clock for one request, body included
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    retries: int = 2  # further attempts after the first, for transient failures
+    backoff: float = 1.0  # seconds, doubled on each retry
+    max_retry_after: float = 120.0  # a longer Retry-After is recorded as a failure, not waited for
+    max_concurrency: int = 8
+    per_host_concurrency: int = 2
+    per_host_delay: float = 0.5  # seconds between the starts of two requests to one host
+
+
+@dataclass
+class FetchResult:
+    url: str  # as requested
+    kind: str  # feed or page
+    status: str  # ok, not_modified, error
+    final_url: str | None = None
+    http_status: int | None = None
+    content_type: str | None = None
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    ms: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+    transient: bool = False  # the failure may go away (timeout, 5xx, 429): worth another try later
+    fetched_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "not_modified")
+
+    def log_row(self, run_id: str | None = None) -> dict:
+        return {
+            "fetched_at": self.fetched_at,
+            "run_id": run_id,
+            "url": self.url,
+            "kind": self.kind,
+            "status": self.status,
+            "http_status": self.http_status,
+            "bytes": len(self.body),
+            "ms": round(self.ms, 1),
+            "error": self.error,
+        }
+
+
+class FetchFailed(Exception):
+    """One attempt failed; ``transient`` says whether another attempt may succeed."""
+
+    def __init__(self, message: str, *, transient: bool, http_status: int | None = None, wait: float = 0.0):
+        super().__init__(message)
+        self.transient = transient
+        self.http_status = http_status
+        self.wait = wait
+
+
+class HostLimiter:
+    """Per-host politeness shared by all threads: at most N requests at once, and a delay between starts."""
+
+    def __init__(self, per_host: int, delay: float):
+        self._per_host, self._delay = per_host, delay
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @contextmanager
+    def slot(self, host: str) -> Iterator[None]:
+        with self._lock:
+            sem = self._slots.setdefault(host, threading.Semaphore(self._per_host))
+        with sem:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next_start.get(host, now))
+                self._next_start[host] = start + self._delay
+            if start > now:
+                time.sleep(start - now)
+            yield
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def make_client(policy: FetchPolicy) -> httpx.Client:
+    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
+    limits = httpx.Limits(max_connections=policy.max_concurrency, max_keepalive_connections=policy.max_concurrency)
+    return httpx.Client(
+        headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate, br"},
+        timeout=timeout,
+        limits=limits,
+        follow_redirects=False,
+        trust_env=False,  # no proxies from the environment: fetches go where the URL says
+    )
+
+
+def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > policy.max_bytes:
+        raise FetchFailed(f"body of {int(declared)} bytes is over the {policy.max_bytes}-byte cap", transient=False)
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > policy.max_bytes:
+            raise FetchFailed(f"body over the {policy.max_bytes}-byte cap (decompressed)", transient=False)
+        if time.monotonic() > deadline:
+            raise FetchFailed(f"body still arriving after {policy.total_timeout:g} s; gave up", transient=True)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _attempt(client, url, kind, headers, policy, limiter) -> FetchResult:
+    """One attempt, redirects included."""
+    deadline = time.monotonic() + policy.total_timeout
+    current = url
+    for _ in range(policy.max_redirects + 1):
+        parts = urlsplit(current)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchFailed(f"refused: {current!r} is not an http(s) URL", transient=False)
+        with limiter.slot(parts.hostname), client.stream("GET", current, headers=headers) as response:
+            if response.is_redirect and "location" in response.headers:
+                current = urljoin(current, response.headers["location"])
+                continue
+            status = response.status_code
+            if status == 304:
+                return FetchResult(url, kind, "not_modified", final_url=current, http_status=304)
+            if status in RETRY_STATUSES:
+                wait = retry_after_seconds(response.headers.get("retry-after")) or 0.0
+                raise FetchFailed(f"HTTP {status}", transient=True, http_status=status, wait=wait)
+            if status >= 400:
+                raise FetchFailed(f"HTTP {status}", transient=False, http_status=status)
+            body = _read_capped(response, policy, deadline)
+            return FetchResult(
+                url,
+                kind,
+                "ok",
+                final_url=current,
+                http_status=status,
+                content_type=response.headers.get("content-type"),
+                body=body,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+            )
+    raise FetchFailed(f"more than {policy.max_redirects} redirects", transient=False)
+
+
+def fetch(
+    client: httpx.Client,
+    url: str,
+    kind: str,
+    policy: FetchPolicy,
+    limiter: HostLimiter,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FetchResult:
+    """Fetch ``url`` with retries; never raises for network trouble: the result says what happened."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    started = time.perf_counter()
+    fetched_at = utc_now()
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            result = _attempt(client, url, kind, headers, policy, limiter)
+            break
+        except (FetchFailed, httpx.HTTPError) as exc:
+            failure = _as_failure(exc)
+            retry = failure.transient and attempts <= policy.retries
+            wait = failure.wait or policy.backoff * 2 ** (attempts - 1)
+            if retry and wait > policy.max_retry_after:
+                failure = FetchFailed(
+                    f"{failure} asked to wait {wait:g} s (over {policy.max_retry_after:g} s); retried next run",
+                    transient=True,
+                    http_status=failure.http_status,
+                )
+                retry = False
+            if not retry:
+                result = FetchResult(
+                    url, kind, "error", http_status=failure.http_status, error=str(failure), transient=failure.transient
+                )
+                break
+            sleep(wait)
+    result.attempts = attempts
+    result.fetched_at = fetched_at
+    result.ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _as_failure(exc: Exception) -> FetchFailed:
+    if isinstance(exc, FetchFailed):
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchFailed(f"timed out ({type(exc).__name__})", transient=True)
+    if isinstance(exc, httpx.TransportError):
+        return FetchFailed(f"network error: {exc or type(exc).__name__}", transient=True)
+    return FetchFailed(f"{type(exc).__name__}: {exc}", transient=False)
+
+
+def fetch_many(
+    urls: Iterable[tuple[str, dict]],
+    kind: str,
+    policy: FetchPolicy,
+    limiter: HostLimiter | None = None,
+) -> list[FetchResult]:
+    """Fetch several URLs concurrently (bounded); ``urls`` pairs each URL with fetch() keyword args."""
+    limiter = limiter or HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
+    items = list(urls)
+    with make_client(policy) as client, ThreadPoolExecutor(max_workers=policy.max_concurrency) as pool:
+        futures = [pool.submit(fetch, client, url, kind, policy, limiter, **kw) for url, kw in items]
+        return [f.result() for f in futures]
+
+
+def policy_from_config(knobs: dict) -> FetchPolicy:
+    """A FetchPolicy from the config's [fetch] knobs (an empty user_agent keeps silkwatch's own)."""
+    return FetchPolicy(**{key: value for key, value in knobs.items() if value != ""})

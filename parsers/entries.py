@@ -1,0 +1,61 @@
+"""A feed entry (plus its page, when it could be fetched) -> an article copy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from parsers.clean import clean_text
+from parsers.dates import best_date, date_from_url, parse_iso_date
+from parsers.dedupe import content_hash
+from parsers.extract import ExtractedPage
+from parsers.feeds import FeedEntry
+from parsers.model import ArticleCopy
+from parsers.text import detect_language
+
+MIN_SUMMARY_WORDS = 8  # a feed summary shorter than this is not worth storing as an article
+
+
+def copy_from_entry(
+    entry: FeedEntry,
+    feed_url: str,
+    feed_name: str | None,
+    page: ExtractedPage | None,
+    now: datetime,
+    feed_language: str | None = None,
+) -> ArticleCopy | None:
+    """The copy to store: the page's clean text, or the feed's summary when the page gave nothing.
+
+    Dates, in order of trust: the feed entry (it has a time and a zone), the page's metadata, a date
+    in the URL. Dates before 1990 or in the future are not trusted (kept as ``date_note``).
+    """
+    url = entry.link or entry.key
+    if page is not None:
+        title, text, removed, text_from = page.title or entry.title, page.text, page.removed, "page"
+    else:
+        cleaned = clean_text(entry.summary, title=entry.title)
+        if len(cleaned.text.split()) < MIN_SUMMARY_WORDS:
+            return None
+        title, text, removed, text_from = entry.title, cleaned.text, cleaned.removed, "feed-summary"
+    dated = best_date(
+        [
+            (entry.published, "feed"),
+            (parse_iso_date(page.date) if page else None, "page"),
+            (date_from_url(url), "url"),
+        ],
+        now,
+    )
+    return ArticleCopy(
+        url=url,
+        title=title or text.split("\n", 1)[0][:120],
+        text=text,
+        source_name=feed_name or (page.sitename if page else None),
+        published_at=dated.value,
+        published_from=dated.source,
+        language=detect_language(text) or feed_language,
+        content_hash=content_hash(text),
+        feed_url=feed_url,
+        text_from=text_from,
+        author=(page.author if page else None) or entry.author,
+        date_note=dated.note,
+        removed=removed,
+    )

@@ -1,0 +1,109 @@
+"""Feed bytes -> entries, with feedparser on bytes we fetched (feedparser never fetches here)."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import feedparser
+
+from parsers.text import collapse_whitespace
+from parsers.urls import canonical_url
+
+_TAG = re.compile(r"<[^>]+>")
+_BLOCK = re.compile(r"</?(p|br|div|li|h[1-6]|blockquote)\b[^>]*>", re.IGNORECASE)
+
+
+class FeedError(ValueError):
+    """The bytes are not a usable feed; the message says why."""
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    key: str  # identity: the canonical link, else the guid, else a hash of title and summary
+    link: str | None  # canonical link
+    guid: str | None
+    title: str
+    summary: str  # plain text
+    author: str | None
+    published: datetime | None  # as the feed states it, UTC
+
+
+@dataclass
+class ParsedFeed:
+    title: str | None
+    version: str | None
+    encoding: str | None
+    entries: list[FeedEntry] = field(default_factory=list)
+    bozo: str | None = None  # why the feed is malformed, when it is but still yielded entries
+
+
+def html_to_text(value: str) -> str:
+    """Feed summaries are HTML fragments: paragraphs kept, tags dropped, entities decoded."""
+    text = _BLOCK.sub("\n", value or "")
+    text = html.unescape(_TAG.sub("", text))
+    return "\n\n".join(collapse_whitespace(p) for p in text.split("\n") if p.strip())
+
+
+def _entry_date(entry) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        # `key in entry` first: feedparser's get() maps updated->published with a DeprecationWarning
+        parsed = entry[key] if key in entry else None  # noqa: SIM401 - get() is what warns
+        if parsed:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC).replace(tzinfo=None)
+            except (OverflowError, ValueError, OSError):
+                return None
+    return None
+
+
+def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
+    """Parse RSS 0.9x/1.0/2.0 or Atom bytes. Malformed feeds that still yield entries are used and
+    flagged (``bozo``); a document with no entries and no feed element is a ``FeedError``."""
+    headers = {"content-type": content_type, "content-location": url} if content_type else None
+    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+    bozo = None
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        bozo = f"{type(exc).__name__}: {exc}" if exc else "malformed"
+    if not parsed.entries and (bozo or not parsed.get("version")):
+        raise FeedError(f"no entries in a malformed feed ({bozo})" if bozo else "not an RSS or Atom feed")
+    feed = ParsedFeed(
+        title=collapse_whitespace(parsed.feed.get("title", "")) or None,
+        version=parsed.get("version") or None,
+        encoding=parsed.get("encoding"),
+        bozo=bozo,
+    )
+    raw_links = [(entry.get("link") or "").strip() for entry in parsed.entries]
+    canonical = [canonical_url(x) if x.startswith(("http://", "https://")) else None for x in raw_links]
+    seen: set[str] = set()
+    for entry, raw, canonical_link in zip(parsed.entries, raw_links, canonical, strict=True):
+        link = canonical_link
+        if link and canonical.count(link) > 1 and "#" in raw:
+            # Old blog archives give each post a #fragment on one page: there the fragment identifies it.
+            link = f"{link}#{raw.split('#', 1)[1]}"
+        guid = (entry.get("id") or "").strip() or None
+        title = collapse_whitespace(html.unescape(_TAG.sub("", entry.get("title", ""))))
+        content = entry.get("content") or []
+        body = max([c.get("value", "") for c in content] + [entry.get("summary", "")], key=len)
+        summary = html_to_text(body)
+        key = link or guid or "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()  # noqa: S324 - identity, not security
+        if key in seen:
+            continue
+        seen.add(key)
+        feed.entries.append(
+            FeedEntry(
+                key=key,
+                link=link,
+                guid=guid,
+                title=title,
+                summary=summary,
+                author=collapse_whitespace(entry.get("author", "")) or None,
+                published=_entry_date(entry),
+            )
+        )
+    return feed
