@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.silkwatch-installed
 # Quiet, offline-friendly Prefect for command-line use (no telemetry, no INFO chatter).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint eval clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+eval: setup
+	$(BIN)/python -m evaluation.extraction $(CORPUS)
+	$(BIN)/python -m evaluation.topics
 
 lint: setup
 	$(BIN)/ruff check .

@@ -25,9 +25,7 @@ class ExtractedPage:
 
 def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | None:
     """Main text and metadata of an article page; None when nothing article-like is found."""
-    doc = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False, deduplicate=True
-    )
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
     if doc is None or not doc.text:
         return None
     title = collapse_whitespace(doc.title) if doc.title else None

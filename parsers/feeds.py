@@ -40,6 +40,7 @@ class ParsedFeed:
     encoding: str | None
     entries: list[FeedEntry] = field(default_factory=list)
     bozo: str | None = None  # why the feed is malformed, when it is but still yielded entries
+    empty_entries: int = 0  # items with no link, title or text (they happen): skipped
 
 
 def html_to_text(value: str) -> str:
@@ -61,17 +62,43 @@ def _entry_date(entry) -> datetime | None:
     return None
 
 
+_XML_DECL_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding=["']([A-Za-z0-9._-]+)["']""")
+_LATIN1_LABELS = {"iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii", "ascii"}
+
+
+def effective_content_type(data: bytes, content_type: str | None) -> str | None:
+    """The content type to decode with. Servers often send a default charset that the feed's own
+    XML declaration contradicts; the declaration is written by the feed's producer, so it wins.
+    Without a declaration, bytes that are valid UTF-8 but labelled Latin-1 are read as UTF-8."""
+    if not content_type or "charset=" not in content_type.lower():
+        return content_type
+    media_type, _, params = content_type.partition(";")
+    charset = params.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    if _XML_DECL_ENCODING.match(data[:300]):
+        return media_type.strip() or None
+    if charset in _LATIN1_LABELS and not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return content_type
+        return f"{media_type.strip()}; charset=utf-8"
+    return content_type
+
+
 def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0 or Atom bytes. Malformed feeds that still yield entries are used and
     flagged (``bozo``); a document with no entries and no feed element is a ``FeedError``."""
+    content_type = effective_content_type(data, content_type)
     headers = {"content-type": content_type, "content-location": url} if content_type else None
     parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
     bozo = None
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         bozo = f"{type(exc).__name__}: {exc}" if exc else "malformed"
-    if not parsed.entries and (bozo or not parsed.get("version")):
-        raise FeedError(f"no entries in a malformed feed ({bozo})" if bozo else "not an RSS or Atom feed")
+    if not parsed.entries and not parsed.get("version"):
+        raise FeedError("not an RSS or Atom feed" + (f" ({bozo})" if bozo else ""))
+    if not parsed.entries and bozo:
+        raise FeedError(f"no entries in a malformed feed ({bozo})")
     feed = ParsedFeed(
         title=collapse_whitespace(parsed.feed.get("title", "")) or None,
         version=parsed.get("version") or None,
@@ -91,6 +118,9 @@ def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> P
         content = entry.get("content") or []
         body = max([c.get("value", "") for c in content] + [entry.get("summary", "")], key=len)
         summary = html_to_text(body)
+        if not (link or title or summary):
+            feed.empty_entries += 1
+            continue
         key = link or guid or "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()  # noqa: S324 - identity, not security
         if key in seen:
             continue

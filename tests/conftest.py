@@ -41,10 +41,15 @@ def prefect_harness():
 
 
 def pytest_unconfigure(config):
-    """After pytest's summary: DuckDB's bindings print "nanobind: leaked ..." while the interpreter
-    tears down after a Prefect run. Noise, not a test result: keep it out of the output (as the CLI does)."""
+    """DuckDB's bindings print "nanobind: leaked ..." while the interpreter tears down after a
+    Prefect run. Noise, not a test result: once pytest is done (and has restored its captured
+    file descriptors), send it to /dev/null, as the CLI does."""
     if not os.environ.get("SILKWATCH_DEBUG"):
+        import atexit
         import sys
 
-        sys.stderr.flush()
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        def silence_teardown() -> None:
+            sys.stderr.flush()
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+
+        atexit.register(silence_teardown)

@@ -6,10 +6,9 @@ import tomllib
 
 import pytest
 
+from evaluation.topics import labelled_items, report, score
 from parsers.classify import RulesError, classify_topics, compile_ruleset, default_ruleset
-from parsers.model import TOPICS
-from parsers.seeds import parse_seed
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import ROOT
 
 TARGET_PRECISION = 0.9
 TARGET_RECALL = 0.85
@@ -74,47 +73,10 @@ def test_rules_error_names_the_topic():
         compile_ruleset(data)
 
 
-def _labelled_items(corpora_pages):
-    items = tomllib.loads((FIXTURES / "topic_labels.toml").read_text("utf-8"))["item"]
-    for item in items:
-        source = item["source"]
-        if source.startswith("seeds/"):
-            name = source.removeprefix("seeds/")
-            article = parse_seed(name, (ROOT / source).read_text("utf-8"))
-            title, text = article.title, article.text
-        elif "corpora_bodies.json#" in source:
-            page_id = source.split("#", 1)[1].split(" ", 1)[0]
-            title, text = "", corpora_pages[page_id]["articleBody"]
-        else:
-            title, text = "", item["text"]
-        yield item, title, text
-
-
-def test_labelled_set_precision_and_recall(corpora_pages):
-    items = list(_labelled_items(corpora_pages))
+def test_labelled_set_precision_and_recall():
+    items = labelled_items()
     assert len(items) >= 60
-    stats = {t: {"tp": 0, "fp": 0, "fn": 0} for t in TOPICS}
-    errors = []
-    for item, title, text in items:
-        got, want = topics_of(text, title), set(item["topics"])
-        for topic in TOPICS:
-            if topic in got and topic in want:
-                stats[topic]["tp"] += 1
-            elif topic in got:
-                stats[topic]["fp"] += 1
-                errors.append(f"  false {topic}: {item['id']}")
-            elif topic in want:
-                stats[topic]["fn"] += 1
-                errors.append(f"  missed {topic}: {item['id']}")
-    print(f"\ntopic classification on {len(items)} labelled articles")
-    print(f"{'topic':<10}{'support':>8}{'precision':>11}{'recall':>8}{'F1':>7}")
-    failing = []
-    for topic, s in stats.items():
-        precision = s["tp"] / (s["tp"] + s["fp"]) if s["tp"] + s["fp"] else 1.0
-        recall = s["tp"] / (s["tp"] + s["fn"]) if s["tp"] + s["fn"] else 1.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        print(f"{topic:<10}{s['tp'] + s['fn']:>8}{precision:>11.2f}{recall:>8.2f}{f1:>7.2f}")
-        if precision < TARGET_PRECISION or recall < TARGET_RECALL:
-            failing.append(topic)
-    print("\n".join(errors) or "  no errors")
+    stats, errors = score(items)
+    print("\n" + report(stats, errors, len(items)))
+    failing = [t for t, s in stats.items() if s["precision"] < TARGET_PRECISION or s["recall"] < TARGET_RECALL]
     assert not failing, f"below target precision {TARGET_PRECISION} / recall {TARGET_RECALL}: {failing}"

@@ -109,3 +109,50 @@ def test_busy_warehouse_exits_75(ran):
         holder.kill()
         holder.wait()
         holder.stdout.close()
+
+
+def test_feeds_add_check_list(httpserver, tmp_path):
+    from tests.conftest import FIXTURES
+
+    atom = (FIXTURES / "feeds" / "theregister_science_atom10.xml").read_bytes()
+    httpserver.expect_request("/atom.xml").respond_with_data(atom, content_type="application/atom+xml")
+    httpserver.expect_request("/page.html").respond_with_data("<html><body>Hi</body></html>", content_type="text/html")
+    httpserver.expect_request("/broken.xml").respond_with_data("oops", status=500)
+    (tmp_path / "silkwatch.toml").write_text(
+        '[feeds]\nfile = "feeds.toml"\n[fetch]\nallow_private_networks = true\nretries = 0\n', "utf-8"
+    )
+    url = httpserver.url_for("/atom.xml")
+
+    added = silkwatch("feeds", "add", url, "--language", "en", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "added The Register - Science: 2 entries" in added.stdout
+    listed = (tmp_path / "feeds.toml").read_text("utf-8")
+    assert f'url = "{url}"' in listed and 'name = "The Register - Science"' in listed
+
+    again = silkwatch("feeds", "add", url, cwd=tmp_path)
+    assert again.returncode == 2 and "already in" in again.stderr
+    not_feed = silkwatch("feeds", "add", httpserver.url_for("/page.html"), cwd=tmp_path)
+    assert not_feed.returncode == 2 and "not added: not an RSS or Atom feed" in not_feed.stderr
+    bad_scheme = silkwatch("feeds", "add", "file:///etc/passwd", cwd=tmp_path)
+    assert bad_scheme.returncode == 2 and "not an http(s) URL" in bad_scheme.stderr
+
+    checked = silkwatch("feeds", "check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "The Register - Science" in checked.stdout and "ok" in checked.stdout
+
+    with (tmp_path / "feeds.toml").open("a", encoding="utf-8") as fh:
+        fh.write(f'\n[[feed]]\nurl = "{httpserver.url_for("/broken.xml")}"\nname = "Broken"\n')
+    failing = silkwatch("feeds", "check", cwd=tmp_path)
+    assert failing.returncode == 1
+    assert "1 of 2 feeds failed" in failing.stderr
+    shown = silkwatch("feeds", "list", cwd=tmp_path)
+    assert shown.returncode == 0
+    assert "failing ×1" in shown.stdout and "HTTP 500" in shown.stdout
+
+
+def test_bad_feed_list_is_one_line(tmp_path):
+    (tmp_path / "silkwatch.toml").write_text('[feeds]\nfile = "feeds.toml"\n', "utf-8")
+    (tmp_path / "feeds.toml").write_text('[[feed]]\nurl = "ftp://example.org/feed"\n', "utf-8")
+    result = silkwatch("feeds", "list", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "feeds.toml: feed 1: url must be an http(s) URL" in result.stderr

@@ -1,0 +1,135 @@
+"""Whole runs against feeds and pages served from 127.0.0.1, under Prefect's harness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from werkzeug import Request, Response
+
+from flows.config import load_config
+from flows.pipeline import run_flow
+from tests.conftest import FIXTURES
+from warehouse.db import check_integrity, open_warehouse
+
+PAGES = sorted((FIXTURES / "pages").glob("*.html"))
+
+
+def rss(items: list[dict]) -> bytes:
+    body = "".join(
+        "<item>"
+        + (f"<link>{escape(i['link'])}</link>" if i.get("link") else "")
+        + f"<title>{escape(i['title'])}</title><description>{escape(i['summary'])}</description>"
+        + f"<pubDate>{format_datetime(i['date'])}</pubDate></item>"
+        for i in items
+    )
+    head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Local</title>'
+    return f"{head}{body}</channel></rss>".encode()
+
+
+@pytest.fixture
+def site(httpserver):
+    """A feed of the 8 fixture pages, one entry whose page is gone (404), one without a link; ETag-aware."""
+    items = [
+        {"link": httpserver.url_for(f"/news/{p.stem[:8]}?utm_source=rss"), "title": f"Story {p.stem[:8]}",
+         "summary": "A summary of the story.", "date": datetime(2019, 11, 18, 10, 0, tzinfo=UTC)}
+        for p in PAGES
+    ]  # fmt: skip
+    july = datetime(2024, 7, 3, 9, 0, tzinfo=UTC)
+    gone_summary = "Kazakhstan and China signed an agreement to expand bilateral trade and cut tariffs on grain."
+    linkless_summary = "An entry with no link still carries a summary long enough to keep as an article."
+    items.append(
+        {"link": httpserver.url_for("/news/gone"), "title": "Trade deal", "summary": gone_summary, "date": july}
+    )
+    items.append({"link": None, "title": "Linkless item", "summary": linkless_summary, "date": july})
+    feed = rss(items)
+    counts = {"feed": 0, "not_modified": 0, "pages": 0}
+
+    def serve_feed(request: Request) -> Response:
+        counts["feed"] += 1
+        if request.headers.get("If-None-Match") == '"v1"':
+            counts["not_modified"] += 1
+            return Response(status=304)
+        return Response(feed, content_type="application/rss+xml", headers={"ETag": '"v1"'})
+
+    def serve_page(request: Request) -> Response:
+        counts["pages"] += 1
+        stem = request.path.rsplit("/", 1)[1]
+        match = [p for p in PAGES if p.stem.startswith(stem)]
+        if not match:
+            return Response("not found", status=404)
+        return Response(match[0].read_bytes(), content_type="text/html; charset=utf-8")
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(serve_feed)
+    httpserver.expect_request("/broken.xml").respond_with_data("server error", status=500)
+    httpserver.expect_request("/truncated.xml").respond_with_data(
+        (FIXTURES / "feeds" / "reuters_rss20_truncated_malformed.xml").read_bytes(), content_type="application/rss+xml"
+    )
+    httpserver.expect_request(__import__("re").compile(r"/news/.*")).respond_with_handler(serve_page)
+    return httpserver, counts
+
+
+@pytest.fixture
+def config(workdir: Path, site):
+    server, _ = site
+    (workdir / "feeds.toml").write_text(
+        f'[[feed]]\nurl = "{server.url_for("/feed.xml")}"\nname = "Local News"\nlanguage = "en"\n'
+        f'[[feed]]\nurl = "{server.url_for("/broken.xml")}"\nname = "Broken"\n'
+        f'[[feed]]\nurl = "{server.url_for("/truncated.xml")}"\nname = "Truncated"\n',
+        "utf-8",
+    )
+    (workdir / "silkwatch.toml").write_text(
+        '[warehouse]\npath = "data/w.duckdb"\n[seeds]\ndir = "seeds"\n[feeds]\nfile = "feeds.toml"\n'
+        "[fetch]\nallow_private_networks = true\nper_host_delay = 0\nper_host_concurrency = 4\n"
+        "retries = 1\nread_timeout = 5.0\n",
+        "utf-8",
+    )
+    return load_config(workdir / "silkwatch.toml")
+
+
+def test_full_ingest_then_a_304_run(prefect_harness, config, site):
+    _, counts = site
+    first = run_flow(config)
+    assert (first.feeds_ok, first.feeds_failed) == (1, 2)
+    assert first.articles_new == 5 + len(PAGES) + 2
+    with open_warehouse(config.warehouse_path, read_only=True) as con:
+        assert check_integrity(con) == []
+        rows = con.execute(
+            "SELECT s.url, s.text_from, a.published_from, a.source_name, a.title, a.text "
+            "FROM article_sources s JOIN articles a USING (article_id) WHERE s.feed_url IS NOT NULL ORDER BY s.url"
+        ).fetchall()
+        by_from = {}
+        for url, text_from, _, source, _title, text in rows:
+            by_from.setdefault(text_from, []).append(url)
+            assert source == "Local News"
+            assert "utm_source" not in url  # stored under the canonical URL
+            assert len(text.split()) >= 8
+        assert len(by_from["page"]) == len(PAGES)
+        fallbacks = sorted(by_from["feed-summary"])  # the 404 page and the linkless entry
+        assert len(fallbacks) == 2
+        assert fallbacks[0].endswith("/news/gone") and fallbacks[1].startswith("sha1:")
+        titan = con.execute("SELECT text, published_at FROM articles WHERE text LIKE '%Titan%'").fetchone()
+        assert "first global geological map of Saturn's moon Titan" in titan[0]
+        assert titan[1] == datetime(2019, 11, 18, 10, 0)  # the feed's date, in UTC
+        feeds = dict(con.execute("SELECT name, consecutive_failures FROM feeds").fetchall())
+        assert feeds == {"Local News": 0, "Broken": 1, "Truncated": 1}
+        (error,) = con.execute("SELECT last_error FROM feeds WHERE name = 'Truncated'").fetchone()
+        assert "no entries in a malformed feed" in error
+        statuses = con.execute(
+            "SELECT kind, status, http_status, count(*) FROM fetch_log "
+            "WHERE kind IN ('feed', 'page') GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        assert ("page", "error", 404, 1) in statuses
+        assert ("page", "ok", 200, len(PAGES)) in statuses
+    digest = first.digest.path.read_text("utf-8")
+    assert "## Feed health" in digest and "Broken" in digest and "Truncated" in digest
+
+    pages_before = counts["pages"]
+    second = run_flow(config)
+    assert (second.articles_new, second.sources_new) == (0, 0)
+    assert counts["not_modified"] == 1  # the unchanged feed cost a 304
+    assert counts["pages"] == pages_before  # no page fetched twice
+    assert second.feeds_backing_off == 2  # the failing feeds wait for their backoff

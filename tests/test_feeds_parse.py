@@ -1,0 +1,152 @@
+"""Pure feed, URL, date and page parsing on real fixtures (no network)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parsers.dates import best_date, check_plausible, date_from_url
+from parsers.entries import copy_from_entry
+from parsers.extract import extract_page
+from parsers.feeds import FeedEntry, FeedError, effective_content_type, parse_feed
+from parsers.urls import canonical_url
+from tests.conftest import FIXTURES
+
+FEEDS = FIXTURES / "feeds"
+MANIFEST = {m["file"]: m["feedparser_6_0_14"] for m in json.loads((FEEDS / "manifest.json").read_text("utf-8"))}
+NOW = datetime(2026, 11, 23, 12, 0)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, m in MANIFEST.items() if m["entries"]))
+def test_every_fixture_feed_parses_with_all_its_entries(name):
+    expected = MANIFEST[name]
+    feed = parse_feed((FEEDS / name).read_bytes(), f"http://127.0.0.1/{name}")
+    assert feed.version == expected["version"]
+    assert len(feed.entries) + feed.empty_entries == expected["entries"]
+    assert feed.empty_entries <= 1  # one real feed has an empty <item>
+    assert all(e.title or e.summary for e in feed.entries)
+    assert len({e.key for e in feed.entries}) == len(feed.entries)
+
+
+def test_truncated_feed_with_no_entries_is_a_failure():
+    with pytest.raises(FeedError, match="no entries in a malformed feed"):
+        parse_feed((FEEDS / "reuters_rss20_truncated_malformed.xml").read_bytes())
+
+
+def test_malformed_feed_with_entries_is_used_and_flagged():
+    feed = parse_feed((FEEDS / "coolloud_org_tw_rss10_big5_malformed.xml").read_bytes())
+    assert len(feed.entries) == 20
+    assert feed.bozo and "not well-formed" in feed.bozo
+    assert feed.entries[0].title.startswith("1226檔下點交之後")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected_start"),
+    [
+        ("newsru_com_rss20_cp1251.xml", "В Турции"),
+        ("acnnewswire_rss20_gb2312.xml", "JCB 与中国银联"),
+        ("golem_de_rss20_iso8859-1.xml", "Red Dead Redemption 2"),
+        ("le_cercle_psy_rss20_noprolog_iso8859-1.xml", "Perturbateurs endocriniens"),
+        ("bbc_urdu_rss20_media.xml", "امریکی"),
+    ],
+)
+def test_encodings_decode_to_the_right_text(name, expected_start):
+    assert parse_feed((FEEDS / name).read_bytes()).entries[0].title.startswith(expected_start)
+
+
+def test_wrong_charset_header_loses_to_the_xml_declaration():
+    data = (FEEDS / "newsru_com_rss20_cp1251.xml").read_bytes()
+    feed = parse_feed(data, "http://127.0.0.1/f", "text/xml; charset=iso-8859-1")
+    assert feed.entries[0].title.startswith("В Турции")
+
+
+def test_mislabelled_utf8_without_declaration():
+    data = '<rss version="2.0"><channel><title>t</title><item><title>Рахмон в Пекине</title></item></channel></rss>'
+    ct = effective_content_type(data.encode(), "application/rss+xml; charset=ISO-8859-1")
+    assert ct == "application/rss+xml; charset=utf-8"
+    assert parse_feed(data.encode(), "", ct).entries[0].title == "Рахмон в Пекине"
+
+
+def test_links_are_canonical_and_fragment_permalinks_stay_distinct():
+    feed = parse_feed((FEEDS / "cnblog_org_rss092_gb2312.xml").read_bytes())
+    assert len(feed.entries) == 16
+    assert all("#" in e.link for e in feed.entries)
+    feed = parse_feed((FEEDS / "newyorker_news_rss20_media.xml").read_bytes())
+    assert feed.entries[0].link == feed.entries[0].link.strip()
+
+
+def test_not_a_feed():
+    with pytest.raises(FeedError, match="not an RSS or Atom feed"):
+        parse_feed(b"<html><body>Hello</body></html>")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://Example.ORG:443/a?utm_source=x&b=2&a=1#top", "https://example.org/a?a=1&b=2"),
+        ("http://example.org:8080/x?fbclid=abc", "http://example.org:8080/x"),
+        ("http://example.org", "http://example.org/"),
+        ("seed:001.txt", "seed:001.txt"),
+    ],
+)
+def test_canonical_url(url, expected):
+    assert canonical_url(url) == expected
+
+
+@given(st.text())
+def test_canonical_url_is_idempotent_on_any_text(text):
+    assert canonical_url(canonical_url(text)) == canonical_url(text)
+
+
+@given(
+    host=st.from_regex(r"[a-zA-Z][a-zA-Z0-9-]{0,10}\.(org|com|kz)", fullmatch=True),
+    path=st.from_regex(r"(/[a-zA-Z0-9_-]{1,8}){0,3}", fullmatch=True),
+    query=st.dictionaries(st.sampled_from(["a", "b", "utm_medium", "id", "fbclid"]), st.text(max_size=5)),
+)
+def test_canonical_url_is_idempotent_on_urls(host, path, query):
+    from urllib.parse import urlencode
+
+    url = f"https://{host}{path}?{urlencode(query)}#frag"
+    once = canonical_url(url)
+    assert canonical_url(once) == once
+    assert "utm_" not in once and "fbclid" not in once and "#" not in once
+
+
+def test_dates_outside_plausible_range_are_notes_not_values():
+    assert check_plausible(datetime(2099, 1, 1), "feed", NOW).value is None
+    assert "in the future" in check_plausible(datetime(2099, 1, 1), "feed", NOW).note
+    assert "before 1990" in check_plausible(datetime(1970, 1, 1), "page", NOW).note
+    dated = best_date([(datetime(2099, 1, 1), "feed"), (datetime(2024, 7, 4), "page")], NOW)
+    assert (dated.value, dated.source) == (datetime(2024, 7, 4), "page")
+    assert "future" in dated.note
+    assert date_from_url("https://timesca.com/2024/07/04/sco-summit/") == datetime(2024, 7, 4)
+    assert date_from_url("https://example.org/2024/13/40/x") is None
+
+
+def _entry(**kw) -> FeedEntry:
+    base = {"key": "http://127.0.0.1/a", "link": "http://127.0.0.1/a", "guid": None, "title": "SCO summit opens",
+            "summary": "Leaders of the Shanghai Cooperation Organisation met in Astana on Wednesday for talks.",
+            "author": None, "published": datetime(2024, 7, 3, 8, 0)}  # fmt: skip
+    return FeedEntry(**{**base, **kw})
+
+
+def test_entry_without_page_falls_back_to_summary():
+    copy = copy_from_entry(_entry(), "http://127.0.0.1/feed", "Example", None, NOW, "en")
+    assert copy.text_from == "feed-summary"
+    assert copy.published_at == datetime(2024, 7, 3, 8, 0) and copy.published_from == "feed"
+    assert copy.source_name == "Example"
+    assert copy_from_entry(_entry(summary="Too short."), "f", None, None, NOW) is None
+
+
+def test_extract_page_from_a_real_page(corpora_pages):
+    page_id = "359fee228518d55b921194561e9ca88e428df81940246f8fac7a75398377daea"
+    html = (FIXTURES / "pages" / f"{page_id}.html").read_bytes()
+    page = extract_page(html, corpora_pages[page_id]["url"])
+    assert page is not None
+    assert "Scientists on Monday unveiled the first global geological map of Saturn's moon Titan" in page.text
+    assert page.title and "Titan" in page.title
+    assert page.date and page.date.startswith("2019")
