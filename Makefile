@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.silkwatch-installed
 # Quiet, offline-friendly Prefect for command-line use (no telemetry, no INFO chatter).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test lint eval clean
+.PHONY: setup run test lint eval bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,9 @@ test: setup
 eval: setup
 	$(BIN)/python -m evaluation.extraction $(CORPUS)
 	$(BIN)/python -m evaluation.topics
+
+bench: setup
+	$(BIN)/python -m bench.feeds_overhead
 
 lint: setup
 	$(BIN)/ruff check .

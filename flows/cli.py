@@ -28,6 +28,7 @@ from rich.table import Table
 
 from flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
 from flows.ingest import SeedDirError
+from flows.quiet import silence_stderr_at_exit
 from parsers.classify import RulesError as TopicRulesError
 from parsers.clean import RulesError as CleanRulesError
 from warehouse.db import WarehouseBusy, WarehouseError
@@ -365,16 +366,8 @@ def feeds_add(
 
 
 def main() -> None:
-    try:
-        app()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if not os.environ.get("SILKWATCH_DEBUG"):
-            # Everything for the user is printed by now. What Prefect's background services and
-            # DuckDB's bindings print while the interpreter tears down ("nanobind: leaked ...",
-            # offline telemetry errors) is noise to them: send it to /dev/null.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    silence_stderr_at_exit()
+    app()
 
 
 if __name__ == "__main__":

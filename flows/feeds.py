@@ -136,7 +136,7 @@ def fetch_pages(
     by_link = {entry.link: result for (entry, _), result in zip(with_links, results, strict=True)}
     for entry, feed in items:
         result = by_link.get(entry.link)
-        page = None
+        page, failure = None, None
         if result is not None:
             failure = _page_failure(result)
             if failure is None:
@@ -146,16 +146,20 @@ def fetch_pages(
             if failure is not None:
                 transient = result.transient
                 result.status, result.error = "error", failure
+                batch.log.append(result.log_row(run_id))
                 if transient and failures_before.get(entry.link, 0) + 1 < PAGE_TRANSIENT_TRIES:
-                    batch.deferred += 1
-                    batch.log.append(result.log_row(run_id))
+                    batch.deferred += 1  # retried next run
                     continue
-                batch.failures.append(f"{entry.link}: {failure}; using the feed's summary")
-            batch.log.append(result.log_row(run_id))
+            else:
+                batch.log.append(result.log_row(run_id))
         copy = copy_from_entry(entry, feed["url"], feed.get("name"), page, now, feed.get("language"))
+        subject = entry.link or f"entry {entry.title!r} of {feed['url']}"
         if copy is None:
-            batch.failures.append(f"{entry.link or entry.key}: no page text and no usable summary; skipped")
+            why = f"{failure}, and" if failure else "no link, and"
+            batch.failures.append(f"{subject}: {why} the feed's summary is too short to keep; skipped")
             continue
+        if failure:
+            batch.failures.append(f"{subject}: {failure}; stored the feed's summary instead")
         copy.topics = classify_topics(copy.title, copy.text)
         batch.rows.append(copy)
     return batch

@@ -41,15 +41,7 @@ def prefect_harness():
 
 
 def pytest_unconfigure(config):
-    """DuckDB's bindings print "nanobind: leaked ..." while the interpreter tears down after a
-    Prefect run. Noise, not a test result: once pytest is done (and has restored its captured
-    file descriptors), send it to /dev/null, as the CLI does."""
-    if not os.environ.get("SILKWATCH_DEBUG"):
-        import atexit
-        import sys
+    """After pytest's summary, interpreter-exit noise goes to /dev/null, as in the CLI."""
+    from flows.quiet import silence_stderr_at_exit
 
-        def silence_teardown() -> None:
-            sys.stderr.flush()
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-
-        atexit.register(silence_teardown)
+    silence_stderr_at_exit()
