@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,3 +48,17 @@ def pytest_unconfigure(config):
     from flows.quiet import silence_stderr_at_exit
 
     silence_stderr_at_exit()
+
+
+@contextmanager
+def warehouse_held_by_another_process(db: Path):
+    """Another process with the warehouse open for writing (DuckDB's file lock), until the block ends."""
+    code = "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()

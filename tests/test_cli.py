@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import warehouse_held_by_another_process
+
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 
 
@@ -98,17 +100,10 @@ def test_warehouse_path_is_a_directory(tmp_path):
 
 def test_busy_warehouse_exits_75(ran):
     db = ran / "data" / "silkwatch.duckdb"
-    code = "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)"
-    holder = subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with warehouse_held_by_another_process(db):
         result = silkwatch("query", "select 1", cwd=ran)
-        assert result.returncode == 75
-        assert "the warehouse is busy" in result.stderr
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()
+    assert result.returncode == 75
+    assert "the warehouse is busy" in result.stderr
 
 
 def test_feeds_add_check_list(httpserver, tmp_path):

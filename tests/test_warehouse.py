@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 
 from flows.ingest import prepare_seeds, read_seeds
 from parsers.seeds import parse_seed
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, warehouse_held_by_another_process
 from warehouse.db import WarehouseBusy, WarehouseError, check_integrity, open_warehouse
 from warehouse.load import save_copies
 from warehouse.queries import table_counts
@@ -137,26 +135,11 @@ def test_missing_warehouse_for_reading(tmp_path):
 def test_busy_file_gives_a_clear_error(db):
     with open_warehouse(db):
         pass
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
-            str(db),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with warehouse_held_by_another_process(db):
         with pytest.raises(WarehouseBusy, match=r"w\.duckdb: the warehouse is busy"), open_warehouse(db):
             pass
         with pytest.raises(WarehouseBusy), open_warehouse(db, read_only=True):
             pass
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()
     with open_warehouse(db, read_only=True) as con:  # free again once the writer is gone
         assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
 
