@@ -1,0 +1,1 @@
+"""Prefect deployments and their schedules: `silkwatch serve`, or prefect.yaml with a work pool."""

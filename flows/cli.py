@@ -154,11 +154,30 @@ def ingest(
     _guarded(_run, cfg, None, False, not no_feeds)
 
 
-def _digest(cfg: Config, period: str, out: Path | None) -> None:
+def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool) -> None:
     from flows.pipeline import digest_flow
 
-    result = digest_flow(cfg, period, out)
-    console.print(f"wrote {result.path} ({len(result.article_ids)} articles, period: {period})", highlight=False)
+    with console.status("building the digest…"):
+        summary = digest_flow(cfg, period, out, email=email, force=force)
+    result = summary.digest
+    if result.status == "sent" and not force:
+        console.print(
+            f"{result.path} was emailed already; left as sent (--force rebuilds and resends)", highlight=False
+        )
+    else:
+        console.print(
+            f"wrote {result.path} and {result.html_path.name} ({len(result.article_ids)} articles, period: {period})",
+            highlight=False,
+        )
+    for outcome in summary.retried:
+        console.print(f"earlier digest {outcome.digest_id}: {outcome.reason}", highlight=False)
+    if summary.send is not None:
+        if summary.send.sent:
+            console.print(f"emailed to {', '.join(cfg.email.recipients)} ({summary.send.message_id})", highlight=False)
+        elif summary.send.reason.startswith("failed"):
+            raise fail(f"email {summary.send.reason} (the digest files are kept)", EXIT_FAILURE)
+        else:
+            console.print(f"not emailed: {summary.send.reason} (--force sends again)", highlight=False)
 
 
 @app.command()
@@ -166,12 +185,33 @@ def digest(
     config: ConfigOption = None,
     period: Annotated[Period | None, typer.Option(help="Articles first seen in the last day/week, or all.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of the digest folder.")] = None,
+    email: Annotated[bool, typer.Option("--email", help="Email it to [email] recipients (once per digest).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild and resend a digest already emailed.")] = False,
 ) -> None:
-    """Build the markdown digest of what is new, grouped by topic."""
+    """Build the digest of what is new, grouped by topic (markdown and HTML), and email it."""
     cfg = _config(config)
     chosen = period.value if period else cfg.digest_period
     assert chosen in PERIODS  # noqa: S101 - guaranteed by Period and config validation
-    _guarded(_digest, cfg, chosen, out)
+    _guarded(_digest, cfg, chosen, out, email, force)
+
+
+@app.command()
+def serve(config: ConfigOption = None) -> None:
+    """Run the schedules (ingest, daily and weekly digests) as Prefect deployments until interrupted."""
+    cfg = _config(config)
+
+    def _serve() -> None:
+        from deployments.serve import serve_deployments
+
+        sched = cfg.schedule
+        console.print(
+            f"serving: ingest every {sched['ingest_every_minutes']} min, daily digest '{sched['daily_digest']}', "
+            f"weekly digest '{sched['weekly_digest']}' ({sched['timezone']}); Ctrl-C stops",
+            highlight=False,
+        )
+        serve_deployments(cfg)
+
+    _guarded(_serve)
 
 
 def _jsonable(value):

@@ -40,7 +40,14 @@ SCHEMA: dict[str, dict[str, object]] = {
         "sender": "silkwatch@example.org",
         "recipients": ["analyst@example.org"],
         "starttls": True,
+        "ssl": False,
         "username": "",
+    },
+    "schedule": {
+        "timezone": "UTC",
+        "ingest_every_minutes": 30,
+        "daily_digest": "0 7 * * *",
+        "weekly_digest": "0 7 * * 1",
     },
 }
 PERIODS = ("day", "week", "all")
@@ -62,6 +69,7 @@ class EmailConfig:
     sender: str
     recipients: tuple[str, ...]
     starttls: bool
+    ssl: bool
     username: str
 
 
@@ -76,6 +84,7 @@ class Config:
     allow_private_networks: bool
     email: EmailConfig = field(repr=False)
     fetch: dict = field(default_factory=dict, repr=False)  # [fetch] knobs, see flows.fetch.FetchPolicy
+    schedule: dict = field(default_factory=dict, repr=False)  # [schedule], see deployments/serve.py
 
 
 def _check_types(where: str, data: dict) -> None:
@@ -128,6 +137,7 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         digest_period=period,
         allow_private_networks=get("fetch", "allow_private_networks"),
         fetch={key: get("fetch", key) for key in SCHEMA["fetch"] if key != "allow_private_networks"},
+        schedule=_schedule(where, {key: get("schedule", key) for key in SCHEMA["schedule"]}),
         email=EmailConfig(
             enabled=get("email", "enabled"),
             host=get("email", "host"),
@@ -135,9 +145,25 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
             sender=get("email", "sender"),
             recipients=tuple(get("email", "recipients")),
             starttls=get("email", "starttls"),
+            ssl=get("email", "ssl"),
             username=get("email", "username"),
         ),
     )
+
+
+def _schedule(where: str, schedule: dict) -> dict:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(schedule["timezone"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{where}: [schedule] timezone {schedule['timezone']!r} is not a known time zone") from exc
+    for key in ("daily_digest", "weekly_digest"):
+        if len(schedule[key].split()) != 5:
+            raise ConfigError(f"{where}: [schedule] {key} must be a 5-field cron expression, got {schedule[key]!r}")
+    if schedule["ingest_every_minutes"] < 1:
+        raise ConfigError(f"{where}: [schedule] ingest_every_minutes must be at least 1")
+    return schedule
 
 
 def resolve_config_path(explicit: Path | None) -> Path:

@@ -1,10 +1,16 @@
-"""The digest: what is new in a period, grouped by topic, each item explained by its evidence."""
+"""The digest: what is new in a period, grouped by topic, as markdown and self-contained HTML.
+
+One context feeds both templates. Article text reaches the markdown through ``md_escape`` (the
+``md`` filter) and the HTML through Jinja's autoescape, so a title holding markup shows as text.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -16,16 +22,14 @@ from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.feeds import feed_health
 from warehouse.load import save_digest
-from warehouse.queries import digest_articles
+from warehouse.queries import daily_topic_counts, digest_articles, digest_record, previous_digest, topic_counts
 
 PERIOD_LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7), "all": None}
-PERIOD_TEXT = {
-    "day": "New in the last 24 hours",
-    "week": "New in the last 7 days",
-    "all": "Everything in the warehouse",
-}
+PERIOD_NAME = {"day": "daily", "week": "weekly", "all": "full"}
+CHART_DAYS = 7
 NO_TOPIC = "No topic"
 MAX_EVIDENCE = 6
+TOPIC_COLOURS = {"SCO": "#1f6f8b", "BRI": "#c8553d", "security": "#3d405b", "trade": "#588157"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
@@ -39,9 +43,10 @@ def period_bounds(period: str, now: datetime) -> tuple[datetime | None, datetime
     return (now - length if length else None), now
 
 
-def digest_filename(period: str, now: datetime) -> str:
+def digest_filename(period: str, now: datetime, suffix: str = ".md") -> str:
+    """Daily digests are digest-YYYY-MM-DD.md; the others name their kind: digest-week-YYYY-MM-DD.md."""
     day = now.strftime("%Y-%m-%d")
-    return f"digest-{day}.md" if period == "day" else f"digest-{period}-{day}.md"
+    return f"digest-{day}{suffix}" if period == "day" else f"digest-{period}-{day}{suffix}"
 
 
 def format_date(value: datetime | None) -> str:
@@ -51,28 +56,38 @@ def format_date(value: datetime | None) -> str:
     return f"{text}, {value:%H:%M}" if (value.hour, value.minute) != (0, 0) else text
 
 
+def _link(url: str) -> str | None:
+    return url if url.startswith(("http://", "https://")) else None
+
+
 def _item(row: dict, topic: str | None) -> dict:
-    title = md_escape(row["title"])
-    url = row["url"]
-    if url.startswith(("http://", "https://")):
-        title = f"[{title}](<{url.replace('>', '%3E').replace(' ', '%20')}>)"
-    outlets = row["outlets"] or ([row["source_name"]] if row["source_name"] else [])
-    meta = [md_escape(", ".join(outlets)) if outlets else "outlet unknown", format_date(row["published_at"])]
-    if url.startswith("seed:"):
-        meta.append(f"seed file {md_escape(url.removeprefix('seed:'))}")
-    if (row["copies"] or 1) > 1:
-        meta.append(f"{row['copies']} copies")
+    outlets = list(row["outlets"] or ([row["source_name"]] if row["source_name"] else []))
+    main = row["source_name"] or (outlets[0] if outlets else None)
+    also = [o for o in outlets if o != main]
+    other_copies = [s for s in (row["sources"] or []) if s["url"] != row["url"]]
+    also += [s["url"].removeprefix("seed:") for s in other_copies if not s["source_name"]]
     topics = {t["topic"]: t for t in row["topics"]}
-    if topic is None:
-        why = "No topic rule matched strongly enough."
-    else:
-        t = topics[topic]
-        phrases = ", ".join(f"“{md_escape(p)}”" for p in t["evidence"][:MAX_EVIDENCE])
-        why = f"**Why {topic}** (score {t['score']:g}): {phrases}"
-        others = [name for name in TOPICS if name in topics and name != topic]
-        if others:
-            why += f" · also under {', '.join(others)}"
-    return {"title": title, "meta": " · ".join(meta), "summary": md_escape(row["summary"] or ""), "why": why}
+    chosen = topics.get(topic)
+    return {
+        "title": row["title"],
+        "url": _link(row["url"]),
+        "outlet": main or "outlet unknown",
+        "date": format_date(row["published_at"]),
+        "seed": row["url"].removeprefix("seed:") if row["url"].startswith("seed:") else None,
+        "summary": row["summary"] or "",
+        "topic": topic,
+        "score": f"{chosen['score']:g}" if chosen else None,
+        "evidence": list(chosen["evidence"][:MAX_EVIDENCE]) if chosen else [],
+        "other_topics": [t for t in TOPICS if t in topics and t != topic],
+        "also_in": also,
+        "copies": row["copies"] or 1,
+    }
+
+
+def _importance(row: dict, topic: str) -> tuple:
+    score = next(t["score"] for t in row["topics"] if t["topic"] == topic)
+    recency = row["published_at"] or row["first_seen_at"]
+    return (-(len(row["outlets"] or []) or 1), -(row["copies"] or 1), -recency.timestamp(), -score)
 
 
 def _health_rows(health: list[dict]) -> list[dict]:
@@ -82,51 +97,15 @@ def _health_rows(health: list[dict]) -> list[dict]:
         n = f["consecutive_failures"]
         rows.append(
             {
-                "name": md_escape(f["name"] or f["feed_url"]),
+                "name": f["name"] or f["feed_url"],
                 "state": ("failing (last check)" if n == 1 else f"failing ({n} checks in a row)")
                 if failing
                 else "quiet for 7+ days",
                 "last_success": f"{f['last_success_at']:%Y-%m-%d %H:%M}" if f["last_success_at"] else "never",
-                "error": md_escape((f["last_error"] or "")[:160]) if failing else "",
+                "error": (f["last_error"] or "")[:160] if failing else "",
             }
         )
     return rows
-
-
-def build_context(
-    rows: list[dict], period: str, now: datetime, warehouse: Path, ruleset: Ruleset, health: list[dict] | None = None
-) -> dict:
-    labels = {rules.topic: rules.label for rules in ruleset.topics}
-    sections = []
-    for topic in TOPICS:
-        members = [r for r in rows if any(t["topic"] == topic for t in r["topics"])]
-        members.sort(key=lambda r: -next(t["score"] for t in r["topics"] if t["topic"] == topic))
-        members.sort(key=lambda r: -(r["copies"] or 1))  # stable: most widely carried, then strongest
-        if members:
-            sections.append({"topic": topic, "label": labels[topic], "items": [_item(r, topic) for r in members]})
-    untagged = [r for r in rows if not r["topics"]]
-    if untagged:
-        sections.append({"topic": None, "label": NO_TOPIC, "items": [_item(r, None) for r in untagged]})
-    outlets = sorted({o for r in rows for o in (r["outlets"] or [])})
-    counts = [
-        {"label": labels[t], "count": sum(any(x["topic"] == t for x in r["topics"]) for r in rows)} for t in TOPICS
-    ]
-    counts.append({"label": NO_TOPIC, "count": len(untagged)})
-    since, _ = period_bounds(period, now)
-    period_text = PERIOD_TEXT[period] + (f" (since {since:%Y-%m-%d %H:%M} UTC)" if since else "")
-    return {
-        "heading_date": f"{now.day} {now:%B %Y}",
-        "period_text": period_text,
-        "total": len(rows),
-        "outlets": md_escape(", ".join(outlets)) if outlets else "",
-        "topic_counts": counts,
-        "sections": sections,
-        "built_at": f"{now:%Y-%m-%d %H:%M}",
-        "warehouse": md_escape(warehouse.name),
-        "rules_version": ruleset.version,
-        "feed_health": _health_rows(health or []),
-        "feed_health_text": _health_text(health or []),
-    }
 
 
 def _health_text(health: list[dict]) -> str:
@@ -138,47 +117,178 @@ def _health_text(health: list[dict]) -> str:
     return "; ".join(parts) + ". Failing feeds are retried with backoff (at most daily), never dropped."
 
 
+def _change(now_n: int, before: int | None) -> str:
+    if before is None:
+        return ""
+    delta = now_n - before
+    return "no change" if delta == 0 else f"{delta:+d}"
+
+
+def build_context(
+    rows: list[dict],
+    period: str,
+    now: datetime,
+    warehouse: Path,
+    ruleset: Ruleset,
+    health: list[dict] | None = None,
+    previous_counts: dict | None = None,
+) -> dict:
+    """Everything both templates show, as raw values (the templates escape)."""
+    labels = {rules.topic: rules.label for rules in ruleset.topics}
+    sections = []
+    shown_in: dict[str, str] = {}  # article id -> the section that shows it in full
+    for topic in TOPICS:
+        members = sorted(
+            (r for r in rows if any(t["topic"] == topic for t in r["topics"])), key=lambda r: _importance(r, topic)
+        )
+        if not members:
+            continue
+        # Each article is shown in full once, under its first topic; later topics list it briefly,
+        # with the evidence for that topic, so every topic still lists all of its articles.
+        full = [_item(r, topic) for r in members if r["article_id"] not in shown_in]
+        brief = [
+            {**_item(r, topic), "shown_in": shown_in[r["article_id"]]} for r in members if r["article_id"] in shown_in
+        ]
+        for r in members:
+            shown_in.setdefault(r["article_id"], topic)
+        sections.append({"topic": topic, "label": labels[topic], "items": full, "brief": brief, "size": len(members)})
+    untagged = [r for r in rows if not r["topics"]]
+    if untagged:
+        items = [_item(r, None) for r in untagged]
+        sections.append({"topic": None, "label": NO_TOPIC, "items": items, "brief": [], "size": len(items)})
+    counts = []
+    for topic in (*TOPICS, None):
+        n = len(untagged) if topic is None else sum(any(x["topic"] == topic for x in r["topics"]) for r in rows)
+        before = None if previous_counts is None else previous_counts.get(topic, 0)
+        counts.append({"label": labels.get(topic, NO_TOPIC), "count": n, "change": _change(n, before)})
+    since, _ = period_bounds(period, now)
+    length = PERIOD_LENGTH[period]
+    period_text = {"day": "New in the last 24 hours", "week": "New in the last 7 days"}.get(period, "Everything")
+    return {
+        "title": f"Silkwatch {PERIOD_NAME[period]} digest, {now.day} {now:%B %Y}",
+        "period": period,
+        "period_text": period_text + (f" (since {since:%Y-%m-%d %H:%M} UTC)" if since else ""),
+        "previous_text": f"the previous {('24 hours' if period == 'day' else '7 days')}" if length else "",
+        "total": len(rows),
+        "outlets": sorted({o for r in rows for o in (r["outlets"] or [])}),
+        "topic_counts": counts,
+        "sections": sections,
+        "built_at": f"{now:%Y-%m-%d %H:%M}",
+        "warehouse": warehouse.name,
+        "rules_version": ruleset.version,
+        "feed_health": _health_rows(health or []),
+        "feed_health_text": _health_text(health or []),
+        "colours": TOPIC_COLOURS,
+    }
+
+
+def _env(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: resources.files("flows").joinpath(f"templates/{name}").read_text("utf-8")
+        ),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=autoescape,  # noqa: S701 - markdown is escaped by the md filter; HTML autoescapes
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = md_escape
+    return env
+
+
 def render_markdown(context: dict) -> str:
-    template_text = resources.files("flows").joinpath("templates/digest.md.j2").read_text("utf-8")
-    # Markdown, not HTML: article text is escaped by md_escape before it reaches the template.
-    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)  # noqa: S701
-    return env.from_string(template_text).render(**context)
+    return _env(autoescape=False).get_template("digest.md.j2").render(**context)
+
+
+def render_html(context: dict, chart_src: str | None) -> str:
+    return _env(autoescape=True).get_template("digest.html.j2").render(**context, chart_src=chart_src)
+
+
+def chart_png(daily: list[tuple], end: date, days: int = CHART_DAYS) -> bytes | None:
+    """A small stacked bar chart of articles per topic per day; None when there is nothing to draw."""
+    if not daily:
+        return None
+    import matplotlib as mpl  # a second of import time: only when a chart is drawn
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    span = [end - timedelta(days=i) for i in range(days - 1, -1, -1)]
+    per_topic = {t: [0] * days for t in TOPICS}
+    for day, topic, n in daily:
+        if day in span:
+            per_topic[topic][span.index(day)] = n
+    fig, ax = plt.subplots(figsize=(6.4, 2.2), dpi=100)
+    bottom = [0] * days
+    for topic in TOPICS:
+        ax.bar(range(days), per_topic[topic], bottom=bottom, label=topic, color=TOPIC_COLOURS[topic], width=0.7)
+        bottom = [b + v for b, v in zip(bottom, per_topic[topic], strict=True)]
+    ax.set_xticks(range(days), [f"{d:%a %d}" for d in span], fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Articles per topic per day (an article counts under each of its topics)", fontsize=9, loc="left")
+    ax.legend(fontsize=8, frameon=False, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.18))
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
 
 
 @dataclass
 class DigestResult:
-    path: Path
+    path: Path  # the markdown file; the HTML file sits beside it
     article_ids: list[str]
     period: str
+    digest_id: str
+    status: str  # written, or sent (already emailed: left as it was)
+
+    @property
+    def html_path(self) -> Path:
+        return self.path.with_suffix(".html")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, "utf-8")
+    tmp.replace(path)  # readers never see a half-written digest
 
 
 def write_digest(
-    db_path: Path, digest_dir: Path, period: str, now: datetime | None = None, out: Path | None = None
+    db_path: Path,
+    digest_dir: Path,
+    period: str,
+    now: datetime | None = None,
+    out: Path | None = None,
+    force: bool = False,
 ) -> DigestResult:
-    """Build the digest for ``period`` ending at ``now``, write it as markdown, record it in ``digests``."""
+    """Build the digest for ``period`` ending at ``now``: markdown and HTML files, and a ``digests`` row.
+
+    Articles in the previous digest of the same kind are not repeated. A digest already emailed is
+    left exactly as sent unless ``force``.
+    """
     now = now or utc_now()
     since, until = period_bounds(period, now)
+    path = out or digest_dir / digest_filename(period, now)
+    digest_id = f"{period}:{path.name}"
     with open_warehouse(db_path) as con:
-        rows = digest_articles(con, since, until)
-        health = feed_health(con, now)
-        text = render_markdown(build_context(rows, period, now, db_path, default_ruleset(), health))
-        path = out or digest_dir / digest_filename(period, now)
+        existing = digest_record(con, digest_id)
+        if existing and existing["status"] == "sent" and not force and Path(existing["path"]).exists():
+            return DigestResult(Path(existing["path"]), list(existing["article_ids"]), period, digest_id, "sent")
+        previous = previous_digest(con, period, digest_id)
+        exclude = list(previous["article_ids"]) if previous and period != "all" else []
+        rows = digest_articles(con, since, until, exclude)
+        before = topic_counts(con, since - PERIOD_LENGTH[period], since) if since else None
+        context = build_context(rows, period, now, db_path, default_ruleset(), feed_health(con, now), before)
+        png = chart_png(daily_topic_counts(con, until - timedelta(days=CHART_DAYS), until), until.date())
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, "utf-8")
-        tmp.replace(path)  # readers never see a half-written digest
+        _write_atomically(path, render_markdown(context))
+        chart_src = f"data:image/png;base64,{base64.b64encode(png).decode()}" if png else None
+        _write_atomically(path.with_suffix(".html"), render_html(context, chart_src))
         ids = [r["article_id"] for r in rows]
-        save_digest(
-            con,
-            {
-                "digest_id": f"{period}:{path.name}",
-                "kind": period,
-                "period_start": since,
-                "period_end": until,
-                "created_at": now,
-                "path": str(path),
-                "article_ids": ids,
-                "status": "written",
-            },
-        )
-    return DigestResult(path, ids, period)
+        digest = {"digest_id": digest_id, "kind": period, "period_start": since, "period_end": until,
+                  "created_at": now, "path": str(path), "article_ids": ids, "status": "written"}  # fmt: skip
+        save_digest(con, digest)
+    return DigestResult(path, ids, period, digest_id, "written")

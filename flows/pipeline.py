@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import flow, task, unmapped
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.config import Config
+from flows.config import Config, EmailConfig, load_config
 from flows.digest import DigestResult, write_digest
+from flows.email import SendOutcome, retry_failed_sends, send_digest
 from flows.feeds import FeedOutcome, PageBatch, check_feed, fetch_pages, load_feed_list
 from flows.fetch import FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, copy_to_row, prepare_seeds, read_seeds, save_rows
@@ -78,8 +80,25 @@ def fetch_pages_task(items: list, policy: FetchPolicy, limiter: HostLimiter, fai
 
 
 @task(name="write-digest", **_task)
-def write_digest_task(db_path: Path, digest_dir: Path, period: str, now) -> DigestResult:
-    return write_digest(db_path, digest_dir, period, now)
+def write_digest_task(db_path: Path, digest_dir: Path, period: str, now, out=None, force=False) -> DigestResult:
+    result = write_digest(db_path, digest_dir, period, now, out=out, force=force)
+    # The digest as a Prefect artifact, for whoever watches the runs in Prefect's UI.
+    create_markdown_artifact(
+        markdown=result.path.read_text("utf-8"),
+        key=f"silkwatch-digest-{period}",
+        description=f"{result.path.name}: {len(result.article_ids)} articles",
+    )
+    return result
+
+
+@task(name="send-digest", retries=1, retry_delay_seconds=30, **_task)
+def send_digest_task(db_path: Path, email: EmailConfig, digest_id: str, force: bool = False) -> SendOutcome:
+    return send_digest(db_path, email, digest_id, force=force)
+
+
+@task(name="retry-failed-sends", **_task)
+def retry_sends_task(db_path: Path, email: EmailConfig) -> list[SendOutcome]:
+    return retry_failed_sends(db_path, email)
 
 
 @dataclass
@@ -96,6 +115,7 @@ class IngestSummary:
     feeds_failed: int = 0
     feeds_backing_off: int = 0
     pages_deferred: int = 0
+    sends: list[SendOutcome] = field(default_factory=list)  # digest emails retried in this run
     failures: list[str] = field(default_factory=list)  # seeds and pages that could not be used
     feed_failures: list[tuple[str, str]] = field(default_factory=list)  # (feed url, error)
     digest: DigestResult | None = None
@@ -179,6 +199,8 @@ def run_flow(
             summary.digest = write_digest_task(
                 config.warehouse_path, config.digest_dir, period or config.digest_period, utc_now()
             )
+        if config.email.enabled:
+            summary.sends = retry_sends_task(config.warehouse_path, config.email)
     except BaseException as exc:
         with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
             finish_run(con, run_id, utc_now(), status="failed", error=f"{type(exc).__name__}: {exc}")
@@ -203,7 +225,42 @@ def run_flow(
     return summary
 
 
+@dataclass
+class DigestSummary:
+    digest: DigestResult
+    send: SendOutcome | None = None
+    retried: list[SendOutcome] = field(default_factory=list)
+
+
 @flow(name="silkwatch-digest", validate_parameters=False)
-def digest_flow(config: Config, period: str, out: Path | None = None) -> DigestResult:
-    """Build (and record) a digest for a period from what the warehouse holds."""
-    return write_digest(config.warehouse_path, config.digest_dir, period, utc_now(), out=out)
+def digest_flow(
+    config: Config, period: str, out: Path | None = None, email: bool = False, force: bool = False
+) -> DigestSummary:
+    """Build a digest for a period (markdown, HTML, Prefect artifact); email it when asked.
+
+    A digest already emailed is not built or sent again unless ``force``; failed sends of earlier
+    digests are retried first.
+    """
+    summary = DigestSummary(write_digest_task(config.warehouse_path, config.digest_dir, period, utc_now(), out, force))
+    if email:
+        summary.retried = retry_sends_task(config.warehouse_path, config.email)
+        if summary.digest.digest_id not in {r.digest_id for r in summary.retried if r.sent}:
+            summary.send = send_digest_task(config.warehouse_path, config.email, summary.digest.digest_id, force)
+    return summary
+
+
+# Deployments take the config file's path: a flow run's parameters must be plain JSON.
+@flow(name="silkwatch-scheduled-ingest")
+def scheduled_ingest(config_path: str) -> None:
+    """Scheduled: ingest seeds and feeds (no digest)."""
+    summary = run_flow(load_config(Path(config_path)), write_report=False)
+    print(f"{summary.articles_new} new articles, {summary.feeds_ok} feeds ok, {summary.feeds_failed} failed")
+
+
+@flow(name="silkwatch-scheduled-digest")
+def scheduled_digest(config_path: str, period: str = "day") -> None:
+    """Scheduled: build the digest for the period and email it when [email] is enabled."""
+    config = load_config(Path(config_path))
+    summary = digest_flow(config, period, email=config.email.enabled)
+    if summary.send and not summary.send.sent and summary.send.reason.startswith("failed"):
+        raise RuntimeError(f"digest {summary.digest.digest_id}: {summary.send.reason}")

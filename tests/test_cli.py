@@ -151,3 +151,31 @@ def test_bad_feed_list_is_one_line(tmp_path):
     result = silkwatch("feeds", "list", cwd=tmp_path)
     assert result.returncode == 2
     assert "feeds.toml: feed 1: url must be an http(s) URL" in result.stderr
+
+
+def test_digest_email_once(ran):
+    from aiosmtpd.controller import Controller
+
+    from tests.test_digest import Inbox, _free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        config = ran / "email.toml"
+        config.write_text(
+            '[warehouse]\npath = "data/silkwatch.duckdb"\n[email]\nenabled = true\nhost = "127.0.0.1"\n'
+            f'port = {controller.port}\nstarttls = false\nrecipients = ["analyst@example.org"]\n',
+            "utf-8",
+        )
+        first = silkwatch("digest", "--period", "week", "--email", "--config", str(config), cwd=ran)
+        assert first.returncode == 0, first.stderr
+        assert "emailed to analyst@example.org" in first.stdout
+        second = silkwatch("digest", "--period", "week", "--email", "--config", str(config), cwd=ran)
+        assert second.returncode == 0, second.stderr
+        assert "emailed already" in second.stdout and "not emailed: already sent" in second.stdout
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+    text = inbox.messages[0].get_body(("plain",)).get_content()
+    assert text.count("> ") >= 5

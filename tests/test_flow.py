@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from flows.config import load_config
-from flows.digest import build_context, md_escape, render_markdown
 from flows.ingest import SeedDirError, read_seeds
 from flows.pipeline import load_seeds_task, prepare_batch_task, run_flow
-from parsers.classify import default_ruleset
 from tests.conftest import SEEDS
 from warehouse.db import check_integrity, open_warehouse
 
@@ -79,38 +77,25 @@ def test_one_bad_seed_does_not_abort_the_run(prefect_harness, workdir):
         assert con.execute("SELECT status FROM runs").fetchone() == ("partial",)
 
 
-def _row(**overrides) -> dict:
-    row = {
-        "article_id": "a1", "title": "A title", "url": "https://example.org/a", "source_name": "Example",
-        "published_at": None, "first_seen_at": datetime(2026, 11, 23), "summary": "A summary.",
-        "language": "en", "topics": [], "copies": 1, "outlets": ["Example"],
-    }  # fmt: skip
-    return {**row, **overrides}
+def test_digest_flow_publishes_an_artifact(prefect_harness, workdir):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
+    from prefect.client.schemas.sorting import ArtifactSort
 
+    from flows.pipeline import digest_flow
 
-def test_digest_escapes_article_text():
-    hostile = "# Not a heading [click](http://evil.example) <script>alert(1)</script> **bold**"
-    row = _row(
-        title=hostile,
-        summary=hostile,
-        topics=[{"topic": "trade", "score": 3.0, "evidence": ["*exports*"]}],
-    )
-    md = render_markdown(build_context([row], "day", datetime(2026, 11, 23, 9), Path("w.duckdb"), default_ruleset()))
-    assert "<script>" not in md
-    assert "\\<script\\>" in md
-    assert "\\[click\\]" in md
-    assert "\\*\\*bold\\*\\*" in md
-    assert "“\\*exports\\*”" in md
-    assert md_escape("line\nbreak") == "line break"
-
-
-def test_empty_period_says_so():
-    md = render_markdown(build_context([], "week", datetime(2026, 11, 23, 9), Path("w.duckdb"), default_ruleset()))
-    assert "No new articles in this period." in md
-    assert "**0 new articles**" in md
-
-
-def test_untagged_articles_are_listed_not_hidden():
-    md = render_markdown(build_context([_row()], "day", datetime(2026, 11, 23, 9), Path("w.duckdb"), default_ruleset()))
-    assert "## No topic (1)" in md
-    assert "[A title](<https://example.org/a>)" in md
+    config = load_config(workdir / "silkwatch.toml")
+    run_flow(config, write_report=False)
+    summary = digest_flow(config, "week")
+    assert len(summary.digest.article_ids) == 5 and summary.send is None
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["silkwatch-digest-week"])),
+            flow_run_filter=FlowRunFilter(),
+            task_run_filter=TaskRunFilter(),
+            offset=0,
+            limit=5,
+            sort=ArtifactSort.UPDATED_DESC,
+        )
+    assert len(artifacts) == 1
+    assert "Wang Yi vows stronger security" in artifacts[0].data

@@ -207,3 +207,16 @@ def save_digest(con: duckdb.DuckDBPyConnection, digest: dict) -> bool:
         digest,
     )
     return True
+
+
+def record_send(
+    con: duckdb.DuckDBPyConnection, digest_id: str, *, sent_at: datetime | None, message_id: str | None,
+    error: str | None,
+) -> None:  # fmt: skip
+    """Record an email attempt for a digest: sent (with its Message-ID) or send_failed (with the error)."""
+    status = "sent" if error is None else "send_failed"
+    con.execute(
+        "UPDATE digests SET status = ?, sent_at = coalesce(?, sent_at), message_id = coalesce(?, message_id), "
+        "error = ? WHERE digest_id = ?",
+        [status, sent_at, message_id, error, digest_id],
+    )

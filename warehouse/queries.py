@@ -13,24 +13,80 @@ WITH topics AS (
     FROM article_topics GROUP BY article_id
 ), copies AS (
     SELECT article_id, count(*) AS copies,
-           list(DISTINCT source_name) FILTER (WHERE source_name IS NOT NULL) AS outlets
+           list(DISTINCT source_name) FILTER (WHERE source_name IS NOT NULL) AS outlets,
+           list({'url': url, 'source_name': source_name} ORDER BY seen_at, url) AS sources
     FROM article_sources GROUP BY article_id
 )
 SELECT a.article_id, a.title, a.url, a.source_name, a.published_at, a.first_seen_at, a.summary,
-       a.language, coalesce(t.topics, []) AS topics, c.copies, coalesce(c.outlets, []) AS outlets
+       a.language, coalesce(t.topics, []) AS topics, c.copies, coalesce(c.outlets, []) AS outlets,
+       c.sources
 FROM articles a
 LEFT JOIN topics t USING (article_id)
 LEFT JOIN copies c USING (article_id)
 WHERE ($since IS NULL OR a.first_seen_at >= $since) AND a.first_seen_at <= $until
+  AND NOT list_contains($exclude, a.article_id)
 ORDER BY c.copies DESC, coalesce(a.published_at, a.first_seen_at) DESC, a.article_id
 """
 
 
-def digest_articles(con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime) -> list[dict]:
-    """Articles first seen in [since, until], most widely carried first, with topics and outlets."""
-    cur = con.execute(DIGEST_ARTICLES, {"since": since, "until": until})
+def _records(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def digest_articles(
+    con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime, exclude: list[str] | None = None
+) -> list[dict]:
+    """Articles first seen in [since, until] and not in ``exclude``, most widely carried first."""
+    return _records(con.execute(DIGEST_ARTICLES, {"since": since, "until": until, "exclude": exclude or []}))
+
+
+def topic_counts(con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime) -> dict[str | None, int]:
+    """Articles first seen in [since, until) per topic; ``None`` counts articles with no topic."""
+    rows = con.execute(
+        """
+        SELECT t.topic, count(DISTINCT a.article_id)
+        FROM articles a LEFT JOIN article_topics t USING (article_id)
+        WHERE ($since IS NULL OR a.first_seen_at >= $since) AND a.first_seen_at < $until
+        GROUP BY t.topic
+        """,
+        {"since": since, "until": until},
+    ).fetchall()
+    return dict(rows)
+
+
+def daily_topic_counts(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime) -> list[tuple]:
+    """(day, topic, articles) by first-seen day, for the digest's chart."""
+    return con.execute(
+        """
+        SELECT a.first_seen_at::DATE AS day, t.topic, count(*) AS n
+        FROM articles a JOIN article_topics t USING (article_id)
+        WHERE a.first_seen_at >= ? AND a.first_seen_at <= ?
+        GROUP BY ALL ORDER BY ALL
+        """,
+        [since, until],
+    ).fetchall()
+
+
+def digest_record(con: duckdb.DuckDBPyConnection, digest_id: str) -> dict | None:
+    rows = _records(con.execute("SELECT * FROM digests WHERE digest_id = ?", [digest_id]))
+    return rows[0] if rows else None
+
+
+def previous_digest(con: duckdb.DuckDBPyConnection, kind: str, before_id: str) -> dict | None:
+    """The most recent other digest of this kind (its articles are not repeated)."""
+    rows = _records(
+        con.execute(
+            "SELECT * FROM digests WHERE kind = ? AND digest_id <> ? ORDER BY period_end DESC LIMIT 1",
+            [kind, before_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def digests_to_send(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Digests whose email failed: retried on the next run."""
+    return _records(con.execute("SELECT * FROM digests WHERE status = 'send_failed' ORDER BY created_at"))
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
