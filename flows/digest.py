@@ -91,21 +91,21 @@ def _importance(row: dict, topic: str) -> tuple:
 
 
 def _health_rows(health: list[dict]) -> list[dict]:
-    rows = []
+    """One row per kind of trouble: twenty feeds failing the same way (offline) are one row."""
+    groups: dict[tuple, dict] = {}
     for f in health:
         failing = f["state"] == "failing"
         n = f["consecutive_failures"]
-        rows.append(
-            {
-                "name": f["name"] or f["feed_url"],
-                "state": ("failing (last check)" if n == 1 else f"failing ({n} checks in a row)")
-                if failing
-                else "quiet for 7+ days",
-                "last_success": f"{f['last_success_at']:%Y-%m-%d %H:%M}" if f["last_success_at"] else "never",
-                "error": (f["last_error"] or "")[:160] if failing else "",
-            }
+        state = (
+            ("failing (last check)" if n == 1 else f"failing ({n} checks in a row)") if failing else "quiet for 7+ days"
         )
-    return rows
+        last = f"{f['last_success_at']:%Y-%m-%d %H:%M}" if f["last_success_at"] else "never"
+        error = (f["last_error"] or "")[:160] if failing else ""
+        group = groups.setdefault(
+            (state, last, error), {"names": [], "state": state, "last_success": last, "error": error}
+        )
+        group["names"].append(f["name"] or f["feed_url"])
+    return [{**g, "name": ", ".join(g["names"])} for g in groups.values()]
 
 
 def _health_text(health: list[dict]) -> str:
