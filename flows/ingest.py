@@ -10,9 +10,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from flows.dedupe import assign_near_duplicates
 from parsers.classify import Ruleset, classify_topics
 from parsers.dedupe import article_id_for
 from parsers.model import ArticleCopy
+from parsers.neardup import signature
 from parsers.seeds import SeedError, decode_seed, parse_seed
 from parsers.text import summarise
 from warehouse.clock import utc_now
@@ -97,6 +99,7 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "content_hash": copy.content_hash,
         "word_count": len(copy.text.split()),
         "candidate_article_id": article_id_for(copy.content_hash),
+        **_signature_columns(copy.text),
         "text_from": copy.text_from,
         "author": copy.author,
         "date_note": copy.date_note,
@@ -112,6 +115,13 @@ def copy_to_row(copy: ArticleCopy) -> dict:
             for label in copy.topics
         ],
     }
+
+
+def _signature_columns(text: str) -> dict:
+    sig = signature(text)
+    if sig is None:
+        return {"minhash": None, "shingles": None, "band_keys": []}
+    return {"minhash": sig.values.tolist(), "shingles": sig.shingles, "band_keys": sig.band_keys()}
 
 
 def prepare_seeds(seeds: list[SeedText], ruleset: Ruleset | None = None) -> Batch:
@@ -132,6 +142,7 @@ def prepare_seeds(seeds: list[SeedText], ruleset: Ruleset | None = None) -> Batc
 def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at: datetime) -> SaveResult:
     """Save one batch of article rows and its fetch-log rows; the file is closed afterwards."""
     with open_warehouse(db_path) as con:
+        assign_near_duplicates(con, rows)
         result = save_copies(con, rows, seen_at)
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
     return result

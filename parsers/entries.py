@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from parsers.clean import clean_text
 from parsers.dates import best_date, date_from_url, parse_iso_date
@@ -11,6 +12,7 @@ from parsers.extract import ExtractedPage
 from parsers.feeds import FeedEntry
 from parsers.model import ArticleCopy
 from parsers.text import detect_language
+from parsers.urls import canonical_url
 
 MIN_SUMMARY_WORDS = 8  # a feed summary shorter than this is not worth storing as an article
 
@@ -29,6 +31,10 @@ def copy_from_entry(
     in the URL. Dates before 1990 or in the future are not trusted (kept as ``date_note``).
     """
     url = entry.link or entry.key
+    if page is not None and page.canonical_url:
+        declared = canonical_url(page.canonical_url)
+        if urlsplit(declared).hostname == urlsplit(url).hostname:  # the site's own canonical, never another's
+            url = declared
     if page is not None:
         title, text, removed, text_from = page.title or entry.title, page.text, page.removed, "page"
     else:

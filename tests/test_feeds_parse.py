@@ -91,6 +91,9 @@ def test_not_a_feed():
         ("http://example.org:8080/x?fbclid=abc", "http://example.org:8080/x"),
         ("http://example.org", "http://example.org/"),
         ("seed:001.txt", "seed:001.txt"),
+        ("https://m.timesca.com/news/sco-summit/amp/", "https://timesca.com/news/sco-summit"),
+        ("https://amp.example.org/a/story.amp.html?outputType=amp", "https://example.org/a/story.html"),
+        ("https://m.kz/", "https://m.kz/"),  # a domain is never stripped to its suffix
     ],
 )
 def test_canonical_url(url, expected):
@@ -103,14 +106,15 @@ def test_canonical_url_is_idempotent_on_any_text(text):
 
 
 @given(
+    edition=st.sampled_from(["", "m.", "amp.", "m.m.", "mobile.amp."]),
     host=st.from_regex(r"[a-zA-Z][a-zA-Z0-9-]{0,10}\.(org|com|kz)", fullmatch=True),
-    path=st.from_regex(r"(/[a-zA-Z0-9_-]{1,8}){0,3}", fullmatch=True),
-    query=st.dictionaries(st.sampled_from(["a", "b", "utm_medium", "id", "fbclid"]), st.text(max_size=5)),
+    path=st.from_regex(r"(/[a-zA-Z0-9_.-]{1,8}){0,3}(/amp/?|\.amp\.html)?", fullmatch=True),
+    query=st.dictionaries(st.sampled_from(["a", "b", "utm_medium", "id", "fbclid", "amp"]), st.text(max_size=5)),
 )
-def test_canonical_url_is_idempotent_on_urls(host, path, query):
+def test_canonical_url_is_idempotent_on_urls(edition, host, path, query):
     from urllib.parse import urlencode
 
-    url = f"https://{host}{path}?{urlencode(query)}#frag"
+    url = f"https://{edition}{host}{path}?{urlencode(query)}#frag"
     once = canonical_url(url)
     assert canonical_url(once) == once
     assert "utm_" not in once and "fbclid" not in once and "#" not in once
@@ -140,6 +144,18 @@ def test_entry_without_page_falls_back_to_summary():
     assert copy.published_at == datetime(2024, 7, 3, 8, 0) and copy.published_from == "feed"
     assert copy.source_name == "Example"
     assert copy_from_entry(_entry(summary="Too short."), "f", None, None, NOW) is None
+
+
+def test_page_canonical_replaces_the_link_only_on_the_same_site():
+    from parsers.extract import ExtractedPage
+
+    def page(canonical):
+        return ExtractedPage("T", "word " * 40, None, None, None, canonical)
+
+    same = copy_from_entry(_entry(), "f", None, page("http://127.0.0.1/stories/a?utm_source=x"), NOW)
+    assert same.url == "http://127.0.0.1/stories/a"
+    other = copy_from_entry(_entry(), "f", None, page("https://elsewhere.example/a"), NOW)
+    assert other.url == "http://127.0.0.1/a"
 
 
 def test_extract_page_from_a_real_page(corpora_pages):

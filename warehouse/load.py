@@ -35,6 +35,24 @@ ARTICLES_SCHEMA = pa.schema(
         ("word_count", pa.int32()),
         ("author", pa.string()),
         ("date_note", pa.string()),
+        ("text_source_url", pa.string()),
+        ("date_source_url", pa.string()),
+    ]
+)
+SIGNATURES_SCHEMA = pa.schema(
+    [("url", pa.string()), ("article_id", pa.string()), ("minhash", pa.list_(pa.uint32())), ("shingles", pa.int32())]
+)
+BANDS_SCHEMA = pa.schema([("band_key", pa.int64()), ("article_id", pa.string()), ("url", pa.string())])
+MERGE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("url", pa.string()),
+        ("text", pa.string()),
+        ("summary", pa.string()),
+        ("word_count", pa.int32()),
+        ("content_hash", pa.string()),
+        ("published_at", pa.timestamp("us")),
+        ("published_from", pa.string()),
     ]
 )
 SOURCES_SCHEMA = pa.schema(
@@ -124,13 +142,26 @@ def _lookup(con, sql: str, keys: list[str]) -> dict[str, str]:
         return dict(con.execute(sql).fetchall())
 
 
-def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: datetime) -> SaveResult:
-    """Store article copies: new articles, every new copy in ``article_sources``, and new articles' topics.
+def _fullest(copies: list[dict]) -> dict:
+    return max(copies, key=lambda r: (r["word_count"], -copies.index(r)))
 
-    Each row holds an article copy's columns plus ``candidate_article_id`` (the id it gets if it is
-    a new article), ``removed_lines`` and ``topics`` (dicts shaped like the article_topics columns).
-    A copy whose URL is already stored changes nothing; one whose text equals a stored copy's text
-    becomes another source of that article. All in one transaction.
+
+def _earliest_dated(copies: list[dict]) -> dict | None:
+    dated = [r for r in copies if r.get("published_at") is not None]
+    return min(dated, key=lambda r: r["published_at"]) if dated else None
+
+
+def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: datetime) -> SaveResult:
+    """Store article copies: every new copy in ``article_sources``, new articles, their topics, and
+    the MinHash signature and LSH bands of each copy. All in one transaction.
+
+    Each row holds a copy's columns plus ``candidate_article_id`` (its id if it starts a new article),
+    ``removed_lines``, ``topics`` (shaped like article_topics rows), optionally ``minhash``,
+    ``shingles`` and ``band_keys``, and ``near_article_id`` when the caller found it to be a near
+    duplicate of an article. A copy's article is, in order: the one already holding its URL (nothing
+    to do), the one holding a copy with the same content hash, its near duplicate, or a new one.
+    An article keeps the fullest text and the earliest publication date of all its copies, and
+    records which copy each came from (``text_source_url``, ``date_source_url``).
     """
     result = SaveResult()
     by_url = _lookup(con, "SELECT url, article_id FROM article_sources JOIN _keys ON url = k", [r["url"] for r in rows])
@@ -139,24 +170,48 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
         "SELECT DISTINCT content_hash, article_id FROM article_sources JOIN _keys ON content_hash = k",
         list({r["content_hash"] for r in rows}),
     )
-    articles, sources, topics = [], [], []
+    groups: dict[str, list[dict]] = {}  # article id -> new copies of it in this batch
+    new_ids: set[str] = set()
     for row in rows:
         if row["url"] in by_url:
             result.already_seen += 1
             result.article_ids.append(by_url[row["url"]])
             continue
-        article_id = by_hash.get(row["content_hash"])
+        article_id = by_hash.get(row["content_hash"]) or row.get("near_article_id")
         if article_id is None:
             article_id = row["candidate_article_id"]
-            by_hash[row["content_hash"]] = article_id
-            articles.append({**row, "article_id": article_id, "first_seen_at": seen_at})
-            topics.extend({**t, "article_id": article_id, "classified_at": seen_at} for t in row.get("topics", []))
+            new_ids.add(article_id)
             result.new_article_ids.append(article_id)
         else:
             result.duplicates += 1
+        by_hash.setdefault(row["content_hash"], article_id)
         by_url[row["url"]] = article_id
-        sources.append({**row, "article_id": article_id, "seen_at": seen_at})
+        groups.setdefault(article_id, []).append(row)
         result.article_ids.append(article_id)
+
+    articles, topics, merges, merge_topics, sources, signatures, bands = [], [], [], [], [], [], []
+    for article_id, copies in groups.items():
+        for row in copies:
+            sources.append({**row, "article_id": article_id, "seen_at": seen_at})
+            if row.get("minhash") is not None:
+                signatures.append({**row, "article_id": article_id})
+                bands.extend({"band_key": k, "article_id": article_id, "url": row["url"]} for k in row["band_keys"])
+        fullest, dated = _fullest(copies), _earliest_dated(copies)
+        best = {
+            **{k: fullest[k] for k in ("text", "summary", "word_count", "content_hash")},
+            "article_id": article_id,
+            "text_source_url": fullest["url"],
+            "published_at": dated["published_at"] if dated else None,
+            "published_from": dated["published_from"] if dated else None,
+            "date_source_url": dated["url"] if dated else None,
+        }
+        new_topics = [{**t, "article_id": article_id, "classified_at": seen_at} for t in fullest.get("topics", [])]
+        if article_id in new_ids:
+            articles.append({**copies[0], **best, "first_seen_at": seen_at})
+            topics.extend(new_topics)
+        else:
+            merges.append(best)
+            merge_topics.extend(new_topics)
     result.articles_new, result.sources_new = len(articles), len(sources)
 
     with (
@@ -165,13 +220,49 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
             _new_articles=_table(articles, ARTICLES_SCHEMA),
             _new_sources=_table(sources, SOURCES_SCHEMA),
             _new_topics=_table(topics, TOPICS_SCHEMA),
+            _new_signatures=_table(signatures, SIGNATURES_SCHEMA),
+            _new_bands=_table(bands, BANDS_SCHEMA),
+            _merge_topics=_table(merge_topics, TOPICS_SCHEMA),
         ),
         _transaction(con),
     ):
         _insert(con, "articles", "_new_articles")
         _insert(con, "article_sources", "_new_sources", "ON CONFLICT (url) DO NOTHING")
         _insert(con, "article_topics", "_new_topics", "ON CONFLICT DO NOTHING")
+        _insert(con, "copy_signatures", "_new_signatures", "ON CONFLICT (url) DO NOTHING")
+        _insert(con, "lsh_bands", "_new_bands")
+        _merge_into_existing(con, merges)
     return result
+
+
+def _merge_into_existing(con: duckdb.DuckDBPyConnection, merges: list[dict]) -> None:
+    """Existing articles take a new copy's text if it is fuller, and its date if it is earlier.
+    (One statement per merged article: merges are rare next to new articles.)"""
+    for m in merges:
+        fuller = con.execute(
+            "UPDATE articles SET text = ?, summary = ?, word_count = ?, content_hash = ?, text_source_url = ? "
+            "WHERE article_id = ? AND word_count < ? RETURNING article_id",
+            [
+                m["text"],
+                m["summary"],
+                m["word_count"],
+                m["content_hash"],
+                m["text_source_url"],
+                m["article_id"],
+                m["word_count"],
+            ],
+        ).fetchall()
+        if fuller:  # the topics follow the text they were computed from
+            con.execute("DELETE FROM article_topics WHERE article_id = ?", [m["article_id"]])
+            con.execute(
+                "INSERT INTO article_topics BY NAME SELECT * FROM _merge_topics WHERE article_id = ?", [m["article_id"]]
+            )
+        if m["published_at"] is not None:
+            con.execute(
+                "UPDATE articles SET published_at = ?, published_from = ?, date_source_url = ? "
+                "WHERE article_id = ? AND (published_at IS NULL OR published_at > ?)",
+                [m["published_at"], m["published_from"], m["date_source_url"], m["article_id"], m["published_at"]],
+            )
 
 
 def save_fetch_log(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:

@@ -92,3 +92,37 @@ def digests_to_send(con: duckdb.DuckDBPyConnection) -> list[dict]:
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     tables = ("articles", "article_sources", "article_topics", "feeds", "fetch_log", "runs", "digests")
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def lsh_candidates(con: duckdb.DuckDBPyConnection, probes: list[tuple[int, int]]) -> dict[int, set[str]]:
+    """For (probe number, band key) pairs: the articles sharing a band with each probe."""
+    if not probes:
+        return {}
+    import pyarrow as pa
+
+    table = pa.table({"probe": [p for p, _ in probes], "band_key": pa.array([k for _, k in probes], pa.int64())})
+    con.register("_probes", table)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT p.probe, b.article_id FROM _probes p JOIN lsh_bands b USING (band_key)"
+        ).fetchall()
+    finally:
+        con.unregister("_probes")
+    found: dict[int, set[str]] = {}
+    for probe, article_id in rows:
+        found.setdefault(probe, set()).add(article_id)
+    return found
+
+
+def signatures_of(con: duckdb.DuckDBPyConnection, article_ids: set[str]) -> dict[str, list[tuple[list[int], int]]]:
+    """Every stored copy signature (minhash, shingles) of the given articles."""
+    if not article_ids:
+        return {}
+    rows = con.execute(
+        "SELECT article_id, minhash, shingles FROM copy_signatures WHERE list_contains(?, article_id)",
+        [sorted(article_ids)],
+    ).fetchall()
+    out: dict[str, list] = {}
+    for article_id, minhash, shingles in rows:
+        out.setdefault(article_id, []).append((minhash, shingles))
+    return out

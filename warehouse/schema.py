@@ -151,8 +151,41 @@ def m002_feed_articles(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE feeds ADD COLUMN last_new_item_at TIMESTAMP")  # to see feeds that went quiet
 
 
+def m003_near_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+    """MinHash signatures and LSH bands of every copy, kept in step with article_sources."""
+    con.execute("ALTER TABLE articles ADD COLUMN text_source_url VARCHAR")  # the copy the text came from
+    con.execute("ALTER TABLE articles ADD COLUMN date_source_url VARCHAR")  # the copy the date came from
+    con.execute(
+        "UPDATE articles SET text_source_url = url, date_source_url = CASE WHEN published_at IS NOT NULL THEN url END"
+    )
+    con.execute(
+        """
+        CREATE TABLE copy_signatures (
+            url        VARCHAR PRIMARY KEY,     -- the copy (article_sources.url)
+            article_id VARCHAR NOT NULL,
+            minhash    UINTEGER[] NOT NULL,     -- parsers/neardup.py: NUM_PERM values
+            shingles   INTEGER NOT NULL         -- distinct shingles, for containment
+        )
+        """
+    )
+    con.execute("CREATE TABLE lsh_bands (band_key BIGINT NOT NULL, article_id VARCHAR NOT NULL, url VARCHAR NOT NULL)")
+    con.execute("CREATE INDEX lsh_bands_key ON lsh_bands (band_key)")
+    con.execute(
+        """
+        CREATE VIEW article_copies AS
+        SELECT a.article_id, a.title, s.source_name AS outlet, s.url, s.feed_url, s.seen_at, s.text_from,
+               s.url = a.text_source_url AS text_from_this_copy, s.url = a.date_source_url AS date_from_this_copy
+        FROM articles a JOIN article_sources s USING (article_id)
+        """
+    )
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
-MIGRATIONS: tuple[Migration, ...] = ((1, "initial", m001_initial), (2, "feed_articles", m002_feed_articles))
+MIGRATIONS: tuple[Migration, ...] = (
+    (1, "initial", m001_initial),
+    (2, "feed_articles", m002_feed_articles),
+    (3, "near_duplicates", m003_near_duplicates),
+)
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
