@@ -27,9 +27,11 @@ test: setup
 eval: setup
 	$(BIN)/python -m evaluation.extraction $(CORPUS)
 	$(BIN)/python -m evaluation.topics
+	$(BIN)/python -m evaluation.dedupe
 
 bench: setup
 	$(BIN)/python -m bench.feeds_overhead
+	$(BIN)/python -m bench.dedupe
 
 lint: setup
 	$(BIN)/ruff check .
