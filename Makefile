@@ -28,10 +28,12 @@ eval: setup
 	$(BIN)/python -m evaluation.extraction $(CORPUS)
 	$(BIN)/python -m evaluation.topics
 	$(BIN)/python -m evaluation.dedupe
+	$(BIN)/python -m evaluation.search
 
 bench: setup
 	$(BIN)/python -m bench.feeds_overhead
 	$(BIN)/python -m bench.dedupe
+	$(BIN)/python -m bench.search $(SEARCH_N)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -262,6 +262,89 @@ def query(
     _guarded(_query, cfg, sql, fmt)
 
 
+def _parse_day(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--{name} {value!r}: not a date (YYYY-MM-DD)", EXIT_BAD_INPUT) from None
+
+
+def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -> None:
+    from flows.search import run_search
+    from warehouse.db import open_warehouse
+
+    mark = ("[bold yellow]", "[/]") if fmt is OutputFormat.table else ("**", "**")
+    with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+        hits = run_search(con, query, limit=limit, mark=mark, **filters)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(hits, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["rank", "score", "article_id", "title", "outlet", "published_at", "topics", "url", "snippet"])
+        for rank, h in enumerate(hits, 1):
+            writer.writerow([rank, h["score"], h["article_id"], h["title"], h["outlet"] or "",
+                             h["published_at"] or "", " ".join(h["topics"]), h["url"], h["snippet"]])  # fmt: skip
+    else:
+        from rich.markup import escape
+
+        table = Table(
+            "#", "score", "article", caption=f"{len(hits)} result{'s' if len(hits) != 1 else ''} for {query!r}"
+        )
+        for rank, h in enumerate(hits, 1):
+            date = f"{h['published_at']:%Y-%m-%d}" if h["published_at"] else "date unknown"
+            meta = f"{escape(h['outlet'] or 'outlet unknown')} · {date} · {' '.join(h['topics']) or 'no topic'}"
+            # the snippet's own text is escaped; only our highlight markup stays markup
+            snip = escape(h["snippet"]).replace("\\[bold yellow]", "[bold yellow]").replace("\\[/]", "[/]")
+            table.add_row(str(rank), f"{h['score']:.2f}", f"[bold]{escape(h['title'])}[/]\n[dim]{meta}[/]\n{snip}")
+        console.print(table)
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help='Words to find; "quoted text" must occur as written.')],
+    topic: Annotated[
+        str | None, typer.Option(help="Only articles with this topic (SCO, BRI, security, trade).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Published (or first seen) on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Published (or first seen) before YYYY-MM-DD.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Only articles carried by an outlet whose name contains this.")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Only articles in this language (en, ru, zh, ...).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many results.")] = 10,
+    config: ConfigOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Ranked full-text search (BM25) over the archive, with the matched words highlighted."""
+    cfg = _config(config)
+    if topic is not None and topic not in ("SCO", "BRI", "security", "trade"):
+        raise fail(f"--topic {topic!r}: one of SCO, BRI, security, trade", EXIT_BAD_INPUT)
+    filters = {"topic": topic, "source": source, "language": language,
+               "since": _parse_day(since, "since"), "until": _parse_day(until, "until")}  # fmt: skip
+    _guarded(_search, cfg, query, fmt, limit, **filters)
+
+
+def _reindex(cfg: Config) -> None:
+    import time
+
+    from flows.search import index_pending
+    from warehouse.db import open_warehouse
+
+    started = time.perf_counter()
+    with open_warehouse(cfg.warehouse_path) as con, console.status("rebuilding the search index…"):
+        n = index_pending(con, everything=True)
+    console.print(f"indexed {n} articles in {time.perf_counter() - started:.1f} s", highlight=False)
+
+
+@app.command()
+def reindex(config: ConfigOption = None) -> None:
+    """Rebuild the search index from the stored articles."""
+    cfg = _config(config)
+    _guarded(_reindex, cfg)
+
+
 feeds_app = typer.Typer(help="Manage the feed list and see each feed's health.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
 

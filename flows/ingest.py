@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flows.dedupe import assign_near_duplicates
+from flows.search import index_pending
 from parsers.classify import Ruleset, classify_topics
 from parsers.dedupe import article_id_for
 from parsers.model import ArticleCopy
@@ -144,5 +145,6 @@ def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, see
     with open_warehouse(db_path) as con:
         assign_near_duplicates(con, rows)
         result = save_copies(con, rows, seen_at)
+        index_pending(con)  # new articles and merged texts; heals any entry a killed run left stale
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
     return result

@@ -179,3 +179,22 @@ def test_digest_email_once(ran):
     assert len(inbox.messages) == 1
     text = inbox.messages[0].get_body(("plain",)).get_content()
     assert text.count("> ") >= 5
+
+
+def test_search_and_reindex(ran):
+    found = silkwatch("search", "Rahmon terrorism", "--format", "json", cwd=ran)
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert hits[0]["title"].startswith("China's top diplomat Wang Yi")
+    assert {"article_id", "title", "score", "snippet"} <= set(hits[0])
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert "**" in hits[0]["snippet"]
+    table = silkwatch("search", "Xi'an summit", "--topic", "security", cwd=ran)
+    assert table.returncode == 0 and "Xi Says China Ready" in table.stdout
+    as_csv = silkwatch("search", "Astana", "-f", "csv", "--limit", "1", cwd=ran)
+    assert len(list(csv.reader(io.StringIO(as_csv.stdout)))) == 2
+    assert silkwatch("search", "x", "--topic", "sports", cwd=ran).returncode == 2
+    bad_date = silkwatch("search", "x", "--since", "last week", cwd=ran)
+    assert bad_date.returncode == 2 and "--since 'last week': not a date" in bad_date.stderr
+    rebuilt = silkwatch("reindex", cwd=ran)
+    assert rebuilt.returncode == 0 and "indexed 5 articles" in rebuilt.stdout

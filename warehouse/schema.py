@@ -180,11 +180,26 @@ def m003_near_duplicates(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m004_search_index(con: duckdb.DuckDBPyConnection) -> None:
+    """Full-text search in plain tables (no extension): term frequencies and document lengths."""
+    con.execute(
+        """
+        CREATE TABLE search_docs (
+            article_id   VARCHAR PRIMARY KEY,
+            content_hash VARCHAR NOT NULL,   -- the text indexed; differs from articles' when stale
+            length       INTEGER NOT NULL    -- terms, title counted with its weight
+        )
+        """
+    )
+    con.execute("CREATE TABLE search_terms (term VARCHAR NOT NULL, article_id VARCHAR NOT NULL, tf INTEGER NOT NULL)")
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
     (2, "feed_articles", m002_feed_articles),
     (3, "near_duplicates", m003_near_duplicates),
+    (4, "search_index", m004_search_index),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,0 +1,174 @@
+"""The search tokenizer: one pure function for articles and queries alike.
+
+- Latin and other alphabetic scripts: case folded, a light English stemmer (plurals, -ing, -ed).
+- Cyrillic: case folded, ё as е, cut to its first 5 letters (a prefix match standing in for a
+  stemmer: Астана, Астане, Астаной -> астан).
+- Chinese: overlapping character bigrams of every run of Han characters (single characters alone).
+Aliases from ``rules/entities.toml`` expand a query to every spelling of the entity it names.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from functools import cache, lru_cache
+from importlib import resources
+
+_TOKEN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+|[^\W\d_][\w'’-]*[^\W_]|[^\W_]+")
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+RUSSIAN_PREFIX = 5
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "he",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "this",
+        "to",
+        "was",
+        "were",
+        "will",
+        "with",
+        "и",
+        "в",
+        "во",
+        "на",
+        "не",
+        "что",
+        "с",
+        "со",
+        "по",
+        "к",
+        "из",
+        "за",
+        "от",
+        "для",
+        "о",
+        "об",
+        "а",
+        "но",
+    ]
+)
+
+
+@lru_cache(maxsize=200_000)
+def normalise_token(token: str) -> tuple[str, ...]:
+    """A raw word (already case folded) as index terms (one, or bigrams for Chinese)."""
+    if _HAN.match(token):
+        if len(token) == 1:
+            return (token,)
+        return tuple(token[i : i + 2] for i in range(len(token) - 1))
+    token = token.replace("’", "").replace("'", "").replace("ё", "е")  # Xi'an -> xian, China's -> chinas
+    parts = [p for p in token.split("-") if p]
+    if len(parts) > 1:  # China-Europe, Nur-Sultan: the parts and the joined form
+        return (*(t for p in parts for t in normalise_token(p)), *normalise_token("".join(parts)))
+    if _CYRILLIC.search(token):
+        return (token[:RUSSIAN_PREFIX],)
+    return (_stem_english(token),)
+
+
+def _stem_english(word: str) -> str:
+    if len(word) <= 3 or not word.isascii():
+        return word
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Index terms in order (stopwords dropped)."""
+    out: list[str] = []
+    for raw in _TOKEN.findall(text.casefold()):
+        if raw not in STOPWORDS:
+            out.extend(normalise_token(raw))
+    return out
+
+
+def term_counts(title: str, text: str, title_weight: int = 3) -> Counter:
+    """Term frequencies of an article, a title term counting ``title_weight`` times."""
+    counts = Counter(terms(text))
+    for term, n in Counter(terms(title)).items():
+        counts[term] += n * title_weight
+    return counts
+
+
+@cache
+def alias_groups() -> dict[tuple[str, ...], tuple[str, frozenset[str]]]:
+    """Each alias as a term sequence -> (its entity's id, its one-term spellings).
+
+    Only one-term spellings join a query: the parts of a longer name ("China", "Europe") are common
+    words, and an entity counted through them would match everything."""
+    data = tomllib.loads(resources.files("parsers").joinpath("rules/entities.toml").read_text("utf-8"))
+    groups: dict[tuple[str, ...], tuple[str, frozenset[str]]] = {}
+    for entity in data["entity"]:
+        spelled = [tuple(terms(name)) for name in entity["names"]]
+        every = frozenset(s[0] for s in spelled if len(s) == 1)
+        for s in spelled:
+            if s:
+                groups[s] = (entity["id"], every)
+    return groups
+
+
+def query_terms(query: str) -> tuple[dict[str, str], list[str]]:
+    """The terms a query searches for, each with the concept it counts toward, and its quoted phrases.
+
+    A plain term is its own concept. Every spelling of an entity the query names (Rakhmon: Rahmon,
+    Рахмон, 拉赫蒙, ...) counts toward one concept, so an article is not rewarded twice for using
+    two spellings of one name.
+    """
+    phrases = [p.strip() for p in re.findall(r'"([^"]+)"', query) if p.strip()]
+    base = terms(query.replace('"', " "))
+    concepts = {t: t for t in base}
+    for alias, (entity, every) in alias_groups().items():
+        n = len(alias)
+        if any(tuple(base[i : i + n]) == alias for i in range(len(base) - n + 1)):
+            for t in sorted(every):
+                concepts[t] = f"entity:{entity}"
+    return concepts, phrases
+
+
+def snippet(text: str, matched: set[str], width: int = 240, mark: tuple[str, str] = ("**", "**")) -> str:
+    """The passage of ``text`` with the most matched terms, the words that match marked."""
+    words = text.split()
+    if not words:
+        return ""
+    hits = [any(t in matched for t in normalise_token(w.casefold().strip(".,;:!?()[]\"“”'‘’«»"))) for w in words]
+    size = 0
+    window = 0
+    while window < len(words) and size + len(words[window]) + 1 <= width:
+        size += len(words[window]) + 1
+        window += 1
+    window = max(window, 1)
+    best, best_start, current = -1, 0, sum(hits[:window])
+    for start in range(len(words) - window + 1):
+        if start:
+            current += hits[start + window - 1] - hits[start - 1]
+        if current > best:
+            best, best_start = current, start
+    span = slice(best_start, best_start + window)
+    chosen = [f"{mark[0]}{w}{mark[1]}" if h else w for w, h in zip(words[span], hits[span], strict=True)]
+    prefix = "… " if best_start else ""
+    suffix = " …" if best_start + window < len(words) else ""
+    return prefix + " ".join(chosen) + suffix

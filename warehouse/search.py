@@ -1,0 +1,152 @@
+"""The search index in plain SQL tables, and BM25 ranking in one query.
+
+``search_terms`` holds (term, article_id, tf) and ``search_docs`` each article's length and the
+content hash it was indexed from, so stale or missing entries are found with one anti-join and
+the index heals itself on the next load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+def articles_to_index(con: duckdb.DuckDBPyConnection, everything: bool = False) -> list[str]:
+    """Ids of articles missing from the index or indexed from an older text (all when ``everything``)."""
+    where = "" if everything else "WHERE d.article_id IS NULL OR d.content_hash <> a.content_hash"
+    rows = con.execute(f"SELECT a.article_id FROM articles a LEFT JOIN search_docs d USING (article_id) {where}")
+    return [r[0] for r in rows.fetchall()]
+
+
+def article_texts(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> list[tuple]:
+    """(article_id, title, text, content_hash) for these articles."""
+    con.register("_want", pa.table({"article_id": pa.array(list(ids), pa.string())}))
+    try:
+        return con.execute(
+            "SELECT article_id, title, text, content_hash FROM articles JOIN _want USING (article_id)"
+        ).fetchall()
+    finally:
+        con.unregister("_want")
+
+
+def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, str, dict[str, int]]]) -> None:
+    """Replace the index entries of these articles: (article_id, content_hash, term counts)."""
+    if not docs:
+        return
+    ids = [d[0] for d in docs]
+    terms, term_ids, tfs = [], [], []
+    for article_id, _, counts in docs:
+        terms.extend(counts)
+        term_ids.extend([article_id] * len(counts))
+        tfs.extend(counts.values())
+    doc_table = pa.table(
+        {"article_id": ids, "content_hash": [d[1] for d in docs], "length": [sum(d[2].values()) for d in docs]}
+    )
+    term_table = pa.table({"term": terms, "article_id": term_ids, "tf": pa.array(tfs, pa.int32())})
+    con.register("_ids", pa.table({"article_id": ids}))
+    con.register("_docs", doc_table)
+    con.register("_terms", term_table)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM search_terms WHERE article_id IN (SELECT article_id FROM _ids)")
+            con.execute("DELETE FROM search_docs WHERE article_id IN (SELECT article_id FROM _ids)")
+            con.execute("INSERT INTO search_docs BY NAME SELECT * FROM _docs")
+            con.execute("INSERT INTO search_terms BY NAME SELECT * FROM _terms")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        for name in ("_ids", "_docs", "_terms"):
+            con.unregister(name)
+
+
+def compact_search_index(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite search_terms sorted by term, so a query reads only the row groups of its terms.
+    (Loads append unsorted; `silkwatch reindex` compacts.)"""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE TABLE search_terms_sorted AS SELECT * FROM search_terms ORDER BY term, article_id")
+        con.execute("DROP TABLE search_terms")
+        con.execute("ALTER TABLE search_terms_sorted RENAME TO search_terms")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def clear_search_index(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM search_terms")
+    con.execute("DELETE FROM search_docs")
+
+
+SEARCH_SQL = """
+WITH q AS (SELECT unnest($terms::VARCHAR[]) AS term, unnest($concepts::VARCHAR[]) AS concept),
+stats AS (SELECT count(*) AS n, avg(length) AS avgdl FROM search_docs),
+tc AS (
+    SELECT t.article_id, q.concept, sum(t.tf) AS tf, list(t.term) AS terms
+    FROM search_terms t JOIN q USING (term)
+    WHERE t.term IN ({placeholders})  -- a constant list: zone maps skip row groups of other terms
+    GROUP BY t.article_id, q.concept
+),
+df AS (SELECT concept, count(*) AS df FROM tc GROUP BY concept),
+scored AS (
+    SELECT tc.article_id,
+           sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
+               * tc.tf * ($k1 + 1) / (tc.tf + $k1 * (1 - $b + $b * d.length / stats.avgdl))) AS score,
+           flatten(list(tc.terms)) AS matched
+    FROM tc JOIN df USING (concept) JOIN search_docs d USING (article_id), stats
+    GROUP BY tc.article_id
+)
+SELECT a.article_id, a.title, a.text, a.source_name, a.published_at, a.first_seen_at, a.language, a.url,
+       s.score, s.matched,
+       (SELECT list(topic ORDER BY score DESC) FROM article_topics x WHERE x.article_id = a.article_id) AS topics
+FROM scored s JOIN articles a USING (article_id)
+WHERE ($topic IS NULL OR EXISTS (SELECT 1 FROM article_topics x
+                               WHERE x.article_id = a.article_id AND x.topic = $topic))
+  AND ($source IS NULL OR EXISTS (SELECT 1 FROM article_sources y WHERE y.article_id = a.article_id
+                                  AND y.source_name ILIKE '%' || $source || '%'))
+  AND ($language IS NULL OR a.language = $language)
+  AND ($since IS NULL OR coalesce(a.published_at, a.first_seen_at) >= $since)
+  AND ($until IS NULL OR coalesce(a.published_at, a.first_seen_at) < $until)
+  AND list_bool_and([strpos(replace(lower(a.title || ' ' || a.text), chr(8217), chr(39)), p) > 0
+                     FOR p IN $phrases::VARCHAR[]] || [true])
+ORDER BY s.score DESC, a.article_id
+LIMIT $limit
+"""
+
+
+def search(
+    con: duckdb.DuckDBPyConnection,
+    concepts: dict[str, str],
+    *,
+    phrases: Sequence[str] = (),
+    topic: str | None = None,
+    source: str | None = None,
+    language: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 10,
+) -> list[dict]:
+    """Articles ranked by BM25, filtered. ``concepts`` maps each query term to the concept it counts
+    toward (BM25 treats each concept as one term: its tf is the sum over its terms). ``phrases`` (lower case, straight
+    apostrophes) must occur verbatim in the title or text."""
+    if not concepts:
+        return []
+    params = {
+        "terms": list(concepts), "concepts": list(concepts.values()), "phrases": list(phrases), "topic": topic,
+        "source": source, "language": language, "since": since, "until": until, "limit": limit,
+        "k1": BM25_K1, "b": BM25_B,
+    }  # fmt: skip
+    placeholders = ", ".join(f"$t{i}" for i in range(len(concepts)))
+    params.update({f"t{i}": term for i, term in enumerate(concepts)})
+    cur = con.execute(SEARCH_SQL.format(placeholders=placeholders), params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
