@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import duckdb
 
 from parsers.text import unify_punctuation
@@ -34,23 +32,13 @@ def index_pending(con: duckdb.DuckDBPyConnection, everything: bool = False) -> i
 
 
 def run_search(
-    con: duckdb.DuckDBPyConnection,
-    query: str,
-    *,
-    topic: str | None = None,
-    source: str | None = None,
-    language: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 10,
-    mark: tuple[str, str] = ("**", "**"),
+    con: duckdb.DuckDBPyConnection, query: str, *, limit: int = 10, mark: tuple[str, str] = ("**", "**"), **filters
 ) -> list[dict]:
-    """Ranked hits: article_id, title, outlet, date, topics, score, snippet (matched words marked)."""
+    """Ranked hits: article_id, title, outlet, date, topics, score, snippet (matched words marked).
+    ``filters``: topic, source, language, since, until (see ``warehouse.search.search``)."""
     concepts, phrases = query_terms(query)
-    hits = search(
-        con, concepts, phrases=[unify_punctuation(p).casefold() for p in phrases], topic=topic, source=source,
-        language=language, since=since, until=until, limit=limit,
-    )  # fmt: skip
+    phrases = [unify_punctuation(p).casefold() for p in phrases]
+    hits = search(con, concepts, phrases=phrases, limit=limit, **filters)
     return [
         {
             "article_id": h["article_id"],

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
+from warehouse.tx import keys_table, registered
+
 BACKOFF_BASE = timedelta(minutes=15)
 BACKOFF_CAP = timedelta(hours=24)
 QUIET_AFTER = timedelta(days=7)
@@ -27,8 +29,7 @@ def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Sequence[dict], now: datet
     table = pa.Table.from_pylist(
         [{"feed_url": f["url"], "name": f.get("name"), "language": f.get("language")} for f in feeds]
     )
-    con.register("_configured", table)
-    try:
+    with registered(con, _configured=table):
         con.execute(
             """
             INSERT INTO feeds (feed_url, name, language, added_at)
@@ -37,8 +38,6 @@ def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Sequence[dict], now: datet
             """,
             [now],
         )
-    finally:
-        con.unregister("_configured")
 
 
 def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
@@ -91,25 +90,19 @@ def known_source_urls(con: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> se
     """Which of ``urls`` are already stored as article copies (never fetched again)."""
     if not urls:
         return set()
-    con.register("_urls", pa.table({"url": pa.array(list(urls), pa.string())}))
-    try:
+    with registered(con, _urls=keys_table(urls, "url")):
         return {r[0] for r in con.execute("SELECT url FROM article_sources JOIN _urls USING (url)").fetchall()}
-    finally:
-        con.unregister("_urls")
 
 
 def page_failure_counts(con: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> dict[str, int]:
     """How many times each page URL has failed to fetch before."""
     if not urls:
         return {}
-    con.register("_urls", pa.table({"url": pa.array(list(urls), pa.string())}))
-    try:
+    with registered(con, _urls=keys_table(urls, "url")):
         rows = con.execute(
             "SELECT url, count(*) FROM fetch_log JOIN _urls USING (url) "
             "WHERE kind = 'page' AND status = 'error' GROUP BY url"
         ).fetchall()
-    finally:
-        con.unregister("_urls")
     return dict(rows)
 
 

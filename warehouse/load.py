@@ -6,13 +6,14 @@ content hash of any of its copies; a topic row by (article_id, topic); a feed by
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+
+from warehouse.tx import keys_table, registered, transaction
 
 REMOVED_TYPE = pa.list_(pa.struct([("line_no", pa.int32()), ("rule", pa.string()), ("text", pa.string())]))
 MATCHES_TYPE = pa.list_(
@@ -108,29 +109,6 @@ def _table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
 
 
-@contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
-    """Arrow tables visible to SQL by name for the duration; (un)registered outside transactions."""
-    for name, data in tables.items():
-        con.register(name, data)
-    try:
-        yield
-    finally:
-        for name in tables:
-            con.unregister(name)
-
-
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
 def _insert(con: duckdb.DuckDBPyConnection, table: str, source: str, conflict: str = "") -> None:
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source} {conflict}")
 
@@ -138,7 +116,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, source: str, conflict: s
 def _lookup(con, sql: str, keys: list[str]) -> dict[str, str]:
     if not keys:
         return {}
-    with _registered(con, _keys=pa.table({"k": pa.array(keys, pa.string())})):
+    with registered(con, _keys=keys_table(keys)):
         return dict(con.execute(sql).fetchall())
 
 
@@ -215,7 +193,7 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
     result.articles_new, result.sources_new = len(articles), len(sources)
 
     with (
-        _registered(
+        registered(
             con,
             _new_articles=_table(articles, ARTICLES_SCHEMA),
             _new_sources=_table(sources, SOURCES_SCHEMA),
@@ -224,7 +202,7 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
             _new_bands=_table(bands, BANDS_SCHEMA),
             _merge_topics=_table(merge_topics, TOPICS_SCHEMA),
         ),
-        _transaction(con),
+        transaction(con),
     ):
         _insert(con, "articles", "_new_articles")
         _insert(con, "article_sources", "_new_sources", "ON CONFLICT (url) DO NOTHING")
@@ -268,7 +246,7 @@ def _merge_into_existing(con: duckdb.DuckDBPyConnection, merges: list[dict]) -> 
 def save_fetch_log(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
     """Append fetch attempts (seed reads, feed and page fetches) to ``fetch_log``."""
     if rows:
-        with _registered(con, _new_log=_table(rows, FETCH_LOG_SCHEMA)):
+        with registered(con, _new_log=_table(rows, FETCH_LOG_SCHEMA)):
             _insert(con, "fetch_log", "_new_log")
 
 

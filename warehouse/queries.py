@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
+
+from warehouse.tx import registered
 
 DIGEST_ARTICLES = """
 WITH topics AS (
@@ -98,16 +101,11 @@ def lsh_candidates(con: duckdb.DuckDBPyConnection, probes: list[tuple[int, int]]
     """For (probe number, band key) pairs: the articles sharing a band with each probe."""
     if not probes:
         return {}
-    import pyarrow as pa
-
     table = pa.table({"probe": [p for p, _ in probes], "band_key": pa.array([k for _, k in probes], pa.int64())})
-    con.register("_probes", table)
-    try:
+    with registered(con, _probes=table):
         rows = con.execute(
             "SELECT DISTINCT p.probe, b.article_id FROM _probes p JOIN lsh_bands b USING (band_key)"
         ).fetchall()
-    finally:
-        con.unregister("_probes")
     found: dict[int, set[str]] = {}
     for probe, article_id in rows:
         found.setdefault(probe, set()).add(article_id)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import duckdb
 
 from warehouse.clock import utc_now
+from warehouse.tx import transaction
 
 TOPIC_CHECK = "topic IN ('SCO', 'BRI', 'security', 'trade')"
 
@@ -225,13 +226,8 @@ def ensure_db_shape(con: duckdb.DuckDBPyConnection) -> list[str]:
     for version, name, migrate in MIGRATIONS:
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             migrate(con)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utc_now()])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         applied.append(f"{version:03d}_{name}")
     return applied

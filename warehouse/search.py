@@ -13,6 +13,8 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from warehouse.tx import keys_table, registered, transaction
+
 BM25_K1 = 1.2
 BM25_B = 0.75
 
@@ -26,13 +28,10 @@ def articles_to_index(con: duckdb.DuckDBPyConnection, everything: bool = False) 
 
 def article_texts(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> list[tuple]:
     """(article_id, title, text, content_hash) for these articles."""
-    con.register("_want", pa.table({"article_id": pa.array(list(ids), pa.string())}))
-    try:
+    with registered(con, _want=keys_table(ids, "article_id")):
         return con.execute(
             "SELECT article_id, title, text, content_hash FROM articles JOIN _want USING (article_id)"
         ).fetchall()
-    finally:
-        con.unregister("_want")
 
 
 def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, str, dict[str, int]]]) -> None:
@@ -49,37 +48,20 @@ def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, 
         {"article_id": ids, "content_hash": [d[1] for d in docs], "length": [sum(d[2].values()) for d in docs]}
     )
     term_table = pa.table({"term": terms, "article_id": term_ids, "tf": pa.array(tfs, pa.int32())})
-    con.register("_ids", pa.table({"article_id": ids}))
-    con.register("_docs", doc_table)
-    con.register("_terms", term_table)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("DELETE FROM search_terms WHERE article_id IN (SELECT article_id FROM _ids)")
-            con.execute("DELETE FROM search_docs WHERE article_id IN (SELECT article_id FROM _ids)")
-            con.execute("INSERT INTO search_docs BY NAME SELECT * FROM _docs")
-            con.execute("INSERT INTO search_terms BY NAME SELECT * FROM _terms")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        for name in ("_ids", "_docs", "_terms"):
-            con.unregister(name)
+    with registered(con, _ids=keys_table(ids, "article_id"), _docs=doc_table, _terms=term_table), transaction(con):
+        con.execute("DELETE FROM search_terms WHERE article_id IN (SELECT article_id FROM _ids)")
+        con.execute("DELETE FROM search_docs WHERE article_id IN (SELECT article_id FROM _ids)")
+        con.execute("INSERT INTO search_docs BY NAME SELECT * FROM _docs")
+        con.execute("INSERT INTO search_terms BY NAME SELECT * FROM _terms")
 
 
 def compact_search_index(con: duckdb.DuckDBPyConnection) -> None:
     """Rewrite search_terms sorted by term, so a query reads only the row groups of its terms.
     (Loads append unsorted; `silkwatch reindex` compacts.)"""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("CREATE TABLE search_terms_sorted AS SELECT * FROM search_terms ORDER BY term, article_id")
         con.execute("DROP TABLE search_terms")
         con.execute("ALTER TABLE search_terms_sorted RENAME TO search_terms")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def clear_search_index(con: duckdb.DuckDBPyConnection) -> None:
