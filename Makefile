@@ -33,6 +33,7 @@ eval: setup
 bench: setup
 	$(BIN)/python -m bench.feeds_overhead
 	$(BIN)/python -m bench.dedupe
+	$(BIN)/python -m bench.classify
 	$(BIN)/python -m bench.search $(SEARCH_N)
 
 lint: setup

@@ -345,6 +345,26 @@ def reindex(config: ConfigOption = None) -> None:
     _guarded(_reindex, cfg)
 
 
+def _reclassify(cfg: Config) -> None:
+    from flows.reclassify import reclassify
+    from parsers.classify import default_ruleset
+    from warehouse.db import open_warehouse
+
+    with open_warehouse(cfg.warehouse_path) as con, console.status("re-labelling the stored articles…"):
+        changes = reclassify(con)
+    table = Table("topic", "before", "after", "added", "removed", caption=f"rules version {default_ruleset().version}")
+    for topic, c in changes.items():
+        table.add_row(topic, str(c["before"]), str(c["after"]), str(c["added"]), str(c["removed"]))
+    console.print(table)
+
+
+@app.command()
+def reclassify(config: ConfigOption = None) -> None:
+    """Re-label every stored article with the current topic rules and entity registry."""
+    cfg = _config(config)
+    _guarded(_reclassify, cfg)
+
+
 feeds_app = typer.Typer(help="Manage the feed list and see each feed's health.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
 

@@ -14,6 +14,7 @@ from flows.dedupe import assign_near_duplicates
 from flows.search import index_pending
 from parsers.classify import Ruleset, classify_topics
 from parsers.dedupe import article_id_for
+from parsers.entities import tag_entities
 from parsers.model import ArticleCopy
 from parsers.neardup import signature
 from parsers.seeds import SeedError, decode_seed, parse_seed
@@ -105,6 +106,7 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "author": copy.author,
         "date_note": copy.date_note,
         "removed_lines": [asdict(r) for r in copy.removed],
+        "entities": [asdict(m) for m in tag_entities(copy.title, copy.text)],
         "topics": [
             {
                 "topic": label.topic,

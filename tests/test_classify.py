@@ -78,5 +78,10 @@ def test_labelled_set_precision_and_recall():
     assert len(items) >= 60
     stats, errors = score(items)
     print("\n" + report(stats, errors, len(items)))
-    failing = [t for t, s in stats.items() if s["precision"] < TARGET_PRECISION or s["recall"] < TARGET_RECALL]
+    failing = [
+        t
+        for t, s in stats.items()
+        if t != "_negatives" and (s["precision"] < TARGET_PRECISION or s["recall"] < TARGET_RECALL)
+    ]
     assert not failing, f"below target precision {TARGET_PRECISION} / recall {TARGET_RECALL}: {failing}"
+    assert stats["_negatives"]["rate"] >= 0.95  # unrelated news gets no topic at all

@@ -79,6 +79,8 @@ def check_integrity(con: duckdb.DuckDBPyConnection) -> list[str]:
     checks = {
         "sources without an article": """
             SELECT count(*) FROM article_sources s ANTI JOIN articles a USING (article_id)""",
+        "entities without an article": """
+            SELECT count(*) FROM article_entities e ANTI JOIN articles a USING (article_id)""",
         "topics without an article": """
             SELECT count(*) FROM article_topics t ANTI JOIN articles a USING (article_id)""",
         "articles without any source": """

@@ -80,6 +80,15 @@ TOPICS_SCHEMA = pa.schema(
         ("classified_at", pa.timestamp("us")),
     ]
 )
+ENTITIES_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("entity_id", pa.string()),
+        ("mention", pa.string()),
+        ("field", pa.string()),
+        ("offset", pa.int32()),
+    ]
+)
 FETCH_LOG_SCHEMA = pa.schema(
     [
         ("fetched_at", pa.timestamp("us")),
@@ -105,7 +114,7 @@ class SaveResult:
     new_article_ids: list[str] = field(default_factory=list)
 
 
-def _table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
+def rows_table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
 
 
@@ -168,6 +177,7 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
         result.article_ids.append(article_id)
 
     articles, topics, merges, merge_topics, sources, signatures, bands = [], [], [], [], [], [], []
+    entities, merge_entities = [], []
     for article_id, copies in groups.items():
         for row in copies:
             sources.append({**row, "article_id": article_id, "seen_at": seen_at})
@@ -184,23 +194,28 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
             "date_source_url": dated["url"] if dated else None,
         }
         new_topics = [{**t, "article_id": article_id, "classified_at": seen_at} for t in fullest.get("topics", [])]
+        new_entities = [{**e, "article_id": article_id} for e in fullest.get("entities", [])]
         if article_id in new_ids:
             articles.append({**copies[0], **best, "first_seen_at": seen_at})
             topics.extend(new_topics)
+            entities.extend(new_entities)
         else:
             merges.append(best)
             merge_topics.extend(new_topics)
+            merge_entities.extend(new_entities)
     result.articles_new, result.sources_new = len(articles), len(sources)
 
     with (
         registered(
             con,
-            _new_articles=_table(articles, ARTICLES_SCHEMA),
-            _new_sources=_table(sources, SOURCES_SCHEMA),
-            _new_topics=_table(topics, TOPICS_SCHEMA),
-            _new_signatures=_table(signatures, SIGNATURES_SCHEMA),
-            _new_bands=_table(bands, BANDS_SCHEMA),
-            _merge_topics=_table(merge_topics, TOPICS_SCHEMA),
+            _new_articles=rows_table(articles, ARTICLES_SCHEMA),
+            _new_sources=rows_table(sources, SOURCES_SCHEMA),
+            _new_topics=rows_table(topics, TOPICS_SCHEMA),
+            _new_signatures=rows_table(signatures, SIGNATURES_SCHEMA),
+            _new_bands=rows_table(bands, BANDS_SCHEMA),
+            _merge_topics=rows_table(merge_topics, TOPICS_SCHEMA),
+            _new_entities=rows_table(entities, ENTITIES_SCHEMA),
+            _merge_entities=rows_table(merge_entities, ENTITIES_SCHEMA),
         ),
         transaction(con),
     ):
@@ -209,6 +224,7 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
         _insert(con, "article_topics", "_new_topics", "ON CONFLICT DO NOTHING")
         _insert(con, "copy_signatures", "_new_signatures", "ON CONFLICT (url) DO NOTHING")
         _insert(con, "lsh_bands", "_new_bands")
+        _insert(con, "article_entities", "_new_entities")
         _merge_into_existing(con, merges)
     return result
 
@@ -235,6 +251,11 @@ def _merge_into_existing(con: duckdb.DuckDBPyConnection, merges: list[dict]) -> 
             con.execute(
                 "INSERT INTO article_topics BY NAME SELECT * FROM _merge_topics WHERE article_id = ?", [m["article_id"]]
             )
+            con.execute("DELETE FROM article_entities WHERE article_id = ?", [m["article_id"]])
+            con.execute(
+                "INSERT INTO article_entities BY NAME SELECT * FROM _merge_entities WHERE article_id = ?",
+                [m["article_id"]],
+            )
         if m["published_at"] is not None:
             con.execute(
                 "UPDATE articles SET published_at = ?, published_from = ?, date_source_url = ? "
@@ -246,7 +267,7 @@ def _merge_into_existing(con: duckdb.DuckDBPyConnection, merges: list[dict]) -> 
 def save_fetch_log(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
     """Append fetch attempts (seed reads, feed and page fetches) to ``fetch_log``."""
     if rows:
-        with registered(con, _new_log=_table(rows, FETCH_LOG_SCHEMA)):
+        with registered(con, _new_log=rows_table(rows, FETCH_LOG_SCHEMA)):
             _insert(con, "fetch_log", "_new_log")
 
 

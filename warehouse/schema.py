@@ -195,12 +195,29 @@ def m004_search_index(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE search_terms (term VARCHAR NOT NULL, article_id VARCHAR NOT NULL, tf INTEGER NOT NULL)")
 
 
+def m005_article_entities(con: duckdb.DuckDBPyConnection) -> None:
+    """Mentions of registered people, places and organisations (parsers/rules/entities.toml)."""
+    con.execute(
+        """
+        CREATE TABLE article_entities (
+            article_id VARCHAR NOT NULL,
+            entity_id  VARCHAR NOT NULL,   -- e.g. emomali-rahmon, astana, sco
+            mention    VARCHAR NOT NULL,   -- as written: Rakhmon, Рахмона, 拉赫蒙
+            field      VARCHAR NOT NULL,   -- title or text
+            "offset"   INTEGER NOT NULL    -- character offset in that field
+        )
+        """
+    )
+    con.execute("CREATE INDEX article_entities_entity ON article_entities (entity_id)")
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
     (2, "feed_articles", m002_feed_articles),
     (3, "near_duplicates", m003_near_duplicates),
     (4, "search_index", m004_search_index),
+    (5, "article_entities", m005_article_entities),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
