@@ -3,7 +3,8 @@
     python -m bench.feeds_overhead [N_FEEDS]
 
 A local HTTP server on 127.0.0.1 serves N feeds (default 50) of 2 entries each, every response
-delayed 100 ms like a real server. Both sides use the same fetch policy (bounded concurrency);
+delayed 100 ms like a real server; each page is a distinct article of 10 real sentences.
+Both sides use the same fetch policy (bounded concurrency);
 "by hand" is fetch_many over the feeds, then over their pages. The flow additionally parses,
 extracts, classifies and loads into DuckDB. Prefect's server start is paid in a warm-up run first.
 Prints a table and a final line of name=value pairs.
@@ -23,15 +24,13 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 LATENCY = 0.1
-PAGE_HTML = (
-    "<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-    + "".join(
-        f"<p>{{title}}, part {i}: officials from Kazakhstan and China discussed trade, transport corridors "
-        f"and investment in the region at length on day {i}, according to a statement.</p>"
-        for i in range(6)
-    )
-    + "</article></body></html>"
-)
+PAGES: dict[str, str] = {}  # page name -> HTML, filled in main() from real sentences
+
+
+def page_html(name: str, sentences: list[str]) -> str:
+    paragraphs = "".join(f"<p>{s}</p>" for s in sentences)
+    head = f"<html><head><title>Story {name}</title></head>"
+    return f"{head}<body><article><h1>Story {name}</h1>{paragraphs}</article></body></html>"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -48,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
             body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {n}</title>{items}</channel></rss>'
             ctype = "application/rss+xml"
         else:
-            body, ctype = PAGE_HTML.format(title=f"Story {self.path.rsplit('/', 1)[1]}"), "text/html; charset=utf-8"
+            body, ctype = PAGES[self.path.rsplit("/", 1)[1]], "text/html; charset=utf-8"
         data = body.encode()
         self.send_response(200)
         self.send_header("Content-Type", ctype)
@@ -68,7 +67,16 @@ def main() -> int:
     from parsers.feeds import parse_feed
 
     silence_stderr_at_exit()
+    import random
+
+    from bench.dedupe import sentence_pool
+
     n_feeds = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    pool, rng = sentence_pool(), random.Random(n_feeds)
+    for prefix in ("", "warmup-", "bench-"):  # every page a distinct article, as in a real feed
+        for i in range(n_feeds):
+            for k in range(2):
+                PAGES[f"{prefix}{i}-{k}"] = page_html(f"{prefix}{i}-{k}", rng.sample(pool, 10))
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
