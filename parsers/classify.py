@@ -98,16 +98,19 @@ def default_ruleset() -> Ruleset:
 
 def _matches(rules: TopicRules, original: str, text: str, field: str) -> list[tuple[int, Match]]:
     """Matches in ``text`` (``original`` with punctuation unified: the same offsets)."""
+    patterns = rules.patterns + ((rules.cjk,) if rules.cjk is not None and _CJK.search(text) else ())
+    hits = [m for pattern in patterns for m in pattern.finditer(text)]
+    if not hits:
+        return []
+    # exclusions are looked for only where there is something to exclude: most texts match nothing
     excluded = [m.span() for m in rules.exclude.finditer(text)] if rules.exclude else []
     found = []
-    patterns = rules.patterns + ((rules.cjk,) if rules.cjk is not None and _CJK.search(text) else ())
-    for pattern in patterns:
-        for m in pattern.finditer(text):
-            start, end = m.span()
-            if any(s < end and start < e for s, e in excluded):
-                continue
-            idx = int(m.lastgroup[1:])
-            found.append((idx, Match(original[start:end], field, start, rules.weights[idx])))
+    for m in hits:
+        start, end = m.span()
+        if any(s < end and start < e for s, e in excluded):
+            continue
+        idx = int(m.lastgroup[1:])
+        found.append((idx, Match(original[start:end], field, start, rules.weights[idx])))
     found.sort(key=lambda pair: pair[1].start)
     return found
 
