@@ -87,10 +87,8 @@ scored AS (
     FROM tc JOIN df USING (concept) JOIN search_docs d USING (article_id), stats
     GROUP BY tc.article_id
 )
-SELECT a.article_id, a.title, a.text, a.source_name, a.published_at, a.first_seen_at, a.language, a.url,
-       s.score, s.matched,
-       (SELECT list(topic ORDER BY score DESC) FROM article_topics x WHERE x.article_id = a.article_id) AS topics
-FROM scored s JOIN articles a USING (article_id)
+SELECT s.article_id, s.score, s.matched
+FROM scored s JOIN articles a USING (article_id)  -- a's small columns only: never the text
 WHERE ($topic IS NULL OR EXISTS (SELECT 1 FROM article_topics x
                                WHERE x.article_id = a.article_id AND x.topic = $topic))
   AND ($source IS NULL OR EXISTS (SELECT 1 FROM article_sources y WHERE y.article_id = a.article_id
@@ -98,11 +96,21 @@ WHERE ($topic IS NULL OR EXISTS (SELECT 1 FROM article_topics x
   AND ($language IS NULL OR a.language = $language)
   AND ($since IS NULL OR coalesce(a.published_at, a.first_seen_at) >= $since)
   AND ($until IS NULL OR coalesce(a.published_at, a.first_seen_at) < $until)
-  AND list_bool_and([strpos(replace(lower(a.title || ' ' || a.text), chr(8217), chr(39)), p) > 0
-                     FOR p IN $phrases::VARCHAR[]] || [true])
-ORDER BY s.score DESC, a.article_id
+ORDER BY s.score DESC, s.article_id
 LIMIT $limit
 """
+
+
+# The hits' display columns, by primary key (index lookups: the text of other articles is never read).
+HITS_SQL = """
+SELECT a.article_id, a.title, a.text, a.source_name, a.published_at, a.first_seen_at, a.language, a.url,
+       (SELECT list(topic ORDER BY score DESC) FROM article_topics x WHERE x.article_id = a.article_id) AS topics
+FROM articles a
+WHERE a.article_id IN ({placeholders})
+  AND list_bool_and([strpos(replace(lower(a.title || ' ' || a.text), chr(8217), chr(39)), p) > 0
+                     FOR p IN $phrases::VARCHAR[]] || [true])
+"""
+PHRASE_CANDIDATES = 500  # a quoted phrase is checked on this many of the best-ranked articles
 
 
 def search(
@@ -123,12 +131,18 @@ def search(
     if not concepts:
         return []
     params = {
-        "terms": list(concepts), "concepts": list(concepts.values()), "phrases": list(phrases), "topic": topic,
-        "source": source, "language": language, "since": since, "until": until, "limit": limit,
-        "k1": BM25_K1, "b": BM25_B,
+        "terms": list(concepts), "concepts": list(concepts.values()), "topic": topic, "source": source,
+        "language": language, "since": since, "until": until, "k1": BM25_K1, "b": BM25_B,
+        "limit": max(limit, PHRASE_CANDIDATES) if phrases else limit,
     }  # fmt: skip
-    placeholders = ", ".join(f"$t{i}" for i in range(len(concepts)))
     params.update({f"t{i}": term for i, term in enumerate(concepts)})
-    cur = con.execute(SEARCH_SQL.format(placeholders=placeholders), params)
+    placeholders = ", ".join(f"$t{i}" for i in range(len(concepts)))
+    ranked = con.execute(SEARCH_SQL.format(placeholders=placeholders), params).fetchall()
+    if not ranked:
+        return []
+    ids = {f"a{i}": article_id for i, (article_id, _, _) in enumerate(ranked)}
+    cur = con.execute(HITS_SQL.format(placeholders=", ".join(f"${k}" for k in ids)), {**ids, "phrases": list(phrases)})
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    shown = {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
+    hits = [{**shown[a], "score": score, "matched": matched} for a, score, matched in ranked if a in shown]
+    return hits[:limit]
