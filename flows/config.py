@@ -136,7 +136,7 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         digest_dir=path("digest", "dir"),
         digest_period=period,
         allow_private_networks=get("fetch", "allow_private_networks"),
-        fetch={key: get("fetch", key) for key in SCHEMA["fetch"] if key != "allow_private_networks"},
+        fetch={key: get("fetch", key) for key in SCHEMA["fetch"]},
         schedule=_schedule(where, {key: get("schedule", key) for key in SCHEMA["schedule"]}),
         email=EmailConfig(
             enabled=get("email", "enabled"),

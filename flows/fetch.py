@@ -13,6 +13,8 @@ Every attempt becomes a ``FetchResult`` that the caller writes to ``fetch_log``.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -44,6 +46,7 @@ class FetchPolicy:
     max_concurrency: int = 8
     per_host_concurrency: int = 2
     per_host_delay: float = 0.5  # seconds between the starts of two requests to one host
+    allow_private_networks: bool = False  # loopback, private, link-local... refused unless True
 
 
 @dataclass
@@ -157,6 +160,24 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float)
     return b"".join(chunks)
 
 
+def refuse_non_public(host: str, port: int) -> None:
+    """Refuse a host that resolves to a loopback, private, link-local (169.254.169.254 included),
+    multicast, reserved or unspecified address: feed and page URLs come from the internet, and must
+    not become a way into the user's own network."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchFailed(f"network error: {exc}", transient=True) from exc
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast or ip.is_reserved:
+            raise FetchFailed(
+                f"refused: {host} is {ip}, not a public address (set [fetch] allow_private_networks = true "
+                "to allow local and private networks)",
+                transient=False,
+            )
+
+
 def _attempt(client, url, kind, headers, policy, limiter) -> FetchResult:
     """One attempt, redirects included."""
     deadline = time.monotonic() + policy.total_timeout
@@ -165,6 +186,8 @@ def _attempt(client, url, kind, headers, policy, limiter) -> FetchResult:
         parts = urlsplit(current)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchFailed(f"refused: {current!r} is not an http(s) URL", transient=False)
+        if not policy.allow_private_networks:  # checked again on every redirect
+            refuse_non_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         with limiter.slot(parts.hostname), client.stream("GET", current, headers=headers) as response:
             if response.is_redirect and "location" in response.headers:
                 current = urljoin(current, response.headers["location"])

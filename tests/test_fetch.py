@@ -11,7 +11,8 @@ from werkzeug import Response
 
 from flows.fetch import USER_AGENT, FetchPolicy, HostLimiter, fetch, fetch_many, make_client, retry_after_seconds
 
-FAST = FetchPolicy(backoff=0.01, per_host_delay=0.0, read_timeout=2.0, total_timeout=5.0)
+LOCAL = {"allow_private_networks": True}  # the test server is on 127.0.0.1
+FAST = FetchPolicy(backoff=0.01, per_host_delay=0.0, read_timeout=2.0, total_timeout=5.0, **LOCAL)
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_timeout(httpserver, get):
         return Response("late")
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
-    result = get("/slow", FetchPolicy(read_timeout=0.2, retries=0))
+    result = get("/slow", FetchPolicy(read_timeout=0.2, retries=0, **LOCAL))
     assert result.status == "error"
     assert "timed out" in result.error
 
@@ -116,7 +117,7 @@ def test_redirect_to_other_scheme_is_refused(httpserver, get):
 
 def test_body_over_the_cap(httpserver, get):
     httpserver.expect_request("/big").respond_with_data(b"x" * 5000)
-    result = get("/big", FetchPolicy(max_bytes=1000))
+    result = get("/big", FetchPolicy(max_bytes=1000, **LOCAL))
     assert result.status == "error"
     assert "over the 1000-byte cap" in result.error
 
@@ -125,7 +126,7 @@ def test_gzip_bomb_stops_at_the_cap(httpserver, get):
     bomb = gzip.compress(b"\0" * 20_000_000)
     assert len(bomb) < 30_000
     httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip"})
-    result = get("/bomb", FetchPolicy(max_bytes=1_000_000))
+    result = get("/bomb", FetchPolicy(max_bytes=1_000_000, **LOCAL))
     assert result.status == "error"
     assert "cap (decompressed)" in result.error
 
@@ -136,7 +137,7 @@ def test_gzip_body_is_decoded(httpserver, get):
 
 
 def test_connection_refused_is_recorded(get):
-    policy = FetchPolicy(retries=0)
+    policy = FetchPolicy(retries=0, **LOCAL)
     with make_client(policy) as client:
         result = fetch(client, "http://127.0.0.1:9/feed", "feed", policy, HostLimiter(1, 0))
     assert result.status == "error" and result.transient
@@ -151,7 +152,7 @@ def test_per_host_politeness(httpserver):
         return Response("ok")
 
     httpserver.expect_request("/p").respond_with_handler(record)
-    policy = FetchPolicy(per_host_concurrency=1, per_host_delay=0.3, max_concurrency=4)
+    policy = FetchPolicy(per_host_concurrency=1, per_host_delay=0.3, max_concurrency=4, **LOCAL)
     results = fetch_many([(httpserver.url_for("/p"), {})] * 3, "page", policy)
     assert [r.status for r in results] == ["ok"] * 3
     gaps = [b - a for a, b in itertools.pairwise(seen)]
@@ -163,3 +164,19 @@ def test_retry_after_parsing():
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: no wait
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/feed", "http://localhost:{port}/feed", "http://[::1]:{port}/feed", "http://169.254.169.254/latest/meta-data/",
+     "http://10.0.0.1/feed", "http://0.0.0.0:{port}/feed"],
+)  # fmt: skip
+def test_private_addresses_are_refused_by_default(httpserver, url):
+    httpserver.expect_request("/feed").respond_with_data("<rss/>")
+    target = httpserver.url_for(url) if url.startswith("/") else url.format(port=httpserver.port)
+    policy = FetchPolicy(retries=0)
+    with make_client(policy) as client:
+        result = fetch(client, target, "feed", policy, HostLimiter(1, 0))
+    assert result.status == "error" and not result.transient
+    assert "not a public address" in result.error and "allow_private_networks" in result.error
+    assert httpserver.log == []  # refused before connecting: the server saw nothing
