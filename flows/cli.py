@@ -24,6 +24,7 @@ os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_LEVEL", "WARNING")
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
@@ -64,7 +65,7 @@ class OutputFormat(StrEnum):
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -104,10 +105,10 @@ def _print_ingest(summary) -> None:
     table.add_row("new copies of known articles", str(summary.duplicates))
     table.add_row("already stored (unchanged)", str(summary.already_seen))
     if summary.digest:
-        table.add_row("digest", f"{summary.digest.path} ({len(summary.digest.article_ids)} articles)")
+        table.add_row("digest", escape(f"{summary.digest.path} ({len(summary.digest.article_ids)} articles)"))
     console.print(table)
     for failure in summary.failures:
-        err.print(f"[yellow]skipped:[/] {failure}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]skipped:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     by_error: dict[str, list[str]] = {}
     for url, error in summary.feed_failures:
         by_error.setdefault(error, []).append(url)
@@ -116,7 +117,7 @@ def _print_ingest(summary) -> None:
             f" and {len(urls) - 4} more" if len(urls) > 4 else ""
         )
         feeds = "feed" if len(urls) == 1 else f"{len(urls)} feeds"
-        err.print(f"[yellow]{feeds} failed:[/] {error} ({hosts})", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]{feeds} failed:[/] {escape(error)} ({escape(hosts)})", highlight=False, soft_wrap=True)
     if by_error:
         err.print("  details: `silkwatch feeds list`; failing feeds are retried with backoff", highlight=False)
 
@@ -162,22 +163,29 @@ def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool
     result = summary.digest
     if result.status == "sent" and not force:
         console.print(
-            f"{result.path} was emailed already; left as sent (--force rebuilds and resends)", highlight=False
+            f"{result.path} was emailed already; left as sent (--force rebuilds and resends)",
+            highlight=False,
+            markup=False,
         )
     else:
         console.print(
             f"wrote {result.path} and {result.html_path.name} ({len(result.article_ids)} articles, period: {period})",
             highlight=False,
+            markup=False,
         )
     for outcome in summary.retried:
-        console.print(f"earlier digest {outcome.digest_id}: {outcome.reason}", highlight=False)
+        console.print(f"earlier digest {outcome.digest_id}: {outcome.reason}", highlight=False, markup=False)
     if summary.send is not None:
         if summary.send.sent:
-            console.print(f"emailed to {', '.join(cfg.email.recipients)} ({summary.send.message_id})", highlight=False)
+            console.print(
+                f"emailed to {', '.join(cfg.email.recipients)} ({summary.send.message_id})",
+                highlight=False,
+                markup=False,
+            )
         elif summary.send.reason.startswith("failed"):
             raise fail(f"email {summary.send.reason} (the digest files are kept)", EXIT_FAILURE)
         else:
-            console.print(f"not emailed: {summary.send.reason} (--force sends again)", highlight=False)
+            console.print(f"not emailed: {summary.send.reason} (--force sends again)", highlight=False, markup=False)
 
 
 @app.command()
@@ -208,6 +216,7 @@ def serve(config: ConfigOption = None) -> None:
             f"serving: ingest every {sched['ingest_every_minutes']} min, daily digest '{sched['daily_digest']}', "
             f"weekly digest '{sched['weekly_digest']}' ({sched['timezone']}); Ctrl-C stops",
             highlight=False,
+            markup=False,
         )
         serve_deployments(cfg)
 
@@ -247,7 +256,7 @@ def _query(cfg: Config, sql: str, fmt: OutputFormat) -> None:
     else:
         table = Table(*names, caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
         for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*("" if v is None else escape(str(v)) for v in row))
         console.print(table)
 
 
@@ -335,7 +344,7 @@ def _reindex(cfg: Config) -> None:
     started = time.perf_counter()
     with open_warehouse(cfg.warehouse_path) as con, console.status("rebuilding the search index…"):
         n = index_pending(con, everything=True)
-    console.print(f"indexed {n} articles in {time.perf_counter() - started:.1f} s", highlight=False)
+    console.print(f"indexed {n} articles in {time.perf_counter() - started:.1f} s", highlight=False, markup=False)
 
 
 @app.command()
@@ -389,7 +398,7 @@ def _when(value) -> str:
 def _feeds_list(cfg: Config) -> None:
     feeds, states = _feed_rows(cfg)
     if not feeds:
-        console.print(f"no feeds configured in {cfg.feeds_file}", highlight=False)
+        console.print(f"no feeds configured in {cfg.feeds_file}", highlight=False, markup=False)
         return
     table = Table("feed", "lang", "state", "last success", "items", "last error", caption=str(cfg.feeds_file))
     for feed in feeds:
@@ -402,12 +411,12 @@ def _feeds_list(cfg: Config) -> None:
         else:
             state = "[green]ok[/]" + (" (malformed, used)" if st.get("last_bozo") else "")
         table.add_row(
-            f"{feed['name'] or ''}\n[dim]{feed['url']}[/]",
-            feed["language"] or "",
+            f"{escape(feed['name'] or '')}\n[dim]{escape(feed['url'])}[/]",
+            escape(feed["language"] or ""),
             state,
             _when(st.get("last_success_at")),
             "" if st.get("items_last_seen") is None else str(st["items_last_seen"]),
-            (st.get("last_error") or "")[:80],
+            escape((st.get("last_error") or "")[:80]),
         )
     console.print(table)
 
@@ -493,6 +502,7 @@ def _feeds_add(cfg: Config, url: str, name: str | None, language: str | None) ->
     console.print(
         f"added {name or outcome.title or url}: {len(outcome.entries)} entries{bozo} -> {cfg.feeds_file}",
         highlight=False,
+        markup=False,
     )
 
 

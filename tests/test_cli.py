@@ -153,6 +153,13 @@ def test_bad_feed_list_is_one_line(tmp_path):
     assert "feeds.toml: feed 1: url must be an http(s) URL" in result.stderr
 
 
+def test_messages_keep_their_brackets(tmp_path):
+    (tmp_path / "silkwatch.toml").write_text("[warehouse]\npaht = 'x'\n", "utf-8")
+    result = silkwatch("query", "select 1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown key 'paht' in [warehouse]" in result.stderr  # not eaten as terminal markup
+
+
 def test_digest_email_once(ran):
     from aiosmtpd.controller import Controller
 
