@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 
-from parsers.neardup import NearDupIndex, Signature, estimated_jaccard, same_article
+from parsers.neardup import NearDupIndex, Signature, best_match
 from warehouse.queries import lsh_candidates, signatures_of
 
 
@@ -30,13 +30,14 @@ def assign_near_duplicates(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> 
     batch = NearDupIndex()
     found = 0
     for i, sig in signed:
-        best, best_score = None, 0.0
-        for article_id in candidates.get(i, ()):
-            for minhash, shingles in stored.get(article_id, ()):
-                other = Signature(np.asarray(minhash, dtype=np.uint32), shingles)
-                score = estimated_jaccard(sig.values, other.values)
-                if same_article(sig, other) and score > best_score:
-                    best, best_score = article_id, score
+        best = best_match(
+            sig,
+            (
+                (article_id, Signature(np.asarray(minhash, dtype=np.uint32), shingles))
+                for article_id in candidates.get(i, ())
+                for minhash, shingles in stored.get(article_id, ())
+            ),
+        )
         if best is None:
             best = batch.find(sig)
         if best is not None and best != rows[i]["candidate_article_id"]:

@@ -11,7 +11,6 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
 from parsers.model import TOPICS, Match, TopicLabel
 from parsers.text import unify_punctuation
@@ -82,12 +81,6 @@ def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
         max_repeats=int(data.get("max_repeats", 3)),
         topics=tuple(topics),
     )
-
-
-def load_ruleset(path: Path | None = None) -> Ruleset:
-    if path is None:
-        return default_ruleset()
-    return compile_ruleset(tomllib.loads(path.read_text("utf-8")), str(path))
 
 
 @cache

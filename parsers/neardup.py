@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,6 +99,17 @@ def same_article(a: Signature, b: Signature) -> bool:
     )
 
 
+def best_match(sig: Signature, candidates: Iterable[tuple[Hashable, Signature]]):
+    """Of (key, signature) candidates, the key of the most similar one that is the same article."""
+    best, best_score = None, 0.0
+    for key, other in candidates:
+        if same_article(sig, other):
+            score = estimated_jaccard(sig.values, other.values)
+            if best is None or score > best_score:
+                best, best_score = key, score
+    return best
+
+
 @dataclass
 class NearDupIndex:
     """An in-memory LSH index: add signatures under keys, find the key a new signature duplicates."""
@@ -118,11 +130,4 @@ class NearDupIndex:
 
     def find(self, sig: Signature):
         """The most similar stored key that is the same article, or None."""
-        best, best_score = None, 0.0
-        for key in self.candidates(sig):
-            other = self.signatures[key]
-            if same_article(sig, other):
-                score = estimated_jaccard(sig.values, other.values)
-                if best is None or score > best_score:
-                    best, best_score = key, score
-        return best
+        return best_match(sig, ((key, self.signatures[key]) for key in self.candidates(sig)))

@@ -7,9 +7,10 @@ the site's own boilerplate names it), and publication date (only when the text s
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from parsers.clean import Removed, clean_text, match_line_rule
+from parsers.dates import DatedFrom, check_plausible
 from parsers.dedupe import content_hash
 from parsers.model import ArticleCopy
 from parsers.text import collapse_whitespace, detect_language, split_sentences, truncate_words
@@ -19,7 +20,6 @@ HEADLINE_SEARCH_LINES = 3  # the headline is among the first few non-boilerplate
 TITLE_MAX_CHARS = 120
 _DATELINE = re.compile(r"^\s*(\([^)]{2,40}\)|[A-Z][A-Z .,'-]{2,40}(\([^)]*\))?\s*[-–—:])\s*")
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
-EARLIEST_PLAUSIBLE_YEAR = 1990
 
 
 class SeedError(ValueError):
@@ -52,13 +52,15 @@ def parse_seed(name: str, text: str) -> ArticleCopy:
         raise SeedError(f"{name}: no article text left after removing boilerplate ({len(body.split())} words)")
     removed = _mark_title_line(cleaned.removed)
     title = headline or title_from_lede(body)
+    dated = stated_date(cleaned.captures.get("published"))
     return ArticleCopy(
         url=f"seed:{name}",
         title=title,
         text=body,
         source_name=cleaned.captures.get("outlet"),
-        published_at=parse_stated_date(cleaned.captures.get("published")),
-        published_from="text" if cleaned.captures.get("published") else None,
+        published_at=dated.value,
+        published_from=dated.source,
+        date_note=dated.note,
         language=detect_language(body),
         content_hash=content_hash(body),
         removed=removed,
@@ -92,20 +94,23 @@ def title_from_lede(body: str) -> str:
     return truncate_words(first, TITLE_MAX_CHARS)
 
 
+def stated_date(value: str | None, now: datetime | None = None) -> DatedFrom:
+    """A date the text states (seeds give no timezone: kept as written), checked for plausibility
+    like every other date (parsers/dates.py): an implausible one becomes a note, not a value."""
+    parsed = None
+    if value:
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(value.strip().replace("t", "T"), fmt)
+                break
+            except ValueError:
+                continue
+    return check_plausible(parsed, "text", now or datetime.now(UTC).replace(tzinfo=None))
+
+
 def parse_stated_date(value: str | None) -> datetime | None:
-    """A date the text states, as written (seeds give no timezone); None if absent or implausible."""
-    if not value:
-        return None
-    value = value.strip().replace("t", "T")
-    for fmt in _DATE_FORMATS:
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        if not EARLIEST_PLAUSIBLE_YEAR <= parsed.year <= datetime.now().year + 1:
-            return None
-        return parsed
-    return None
+    """The stated date, or None when absent, unreadable or implausible."""
+    return stated_date(value).value
 
 
 def _mark_title_line(removed: list[Removed]) -> list[Removed]:

@@ -94,3 +94,10 @@ def test_utf8_bom_and_utf16_are_decoded():
 )
 def test_parse_stated_date(value, expected):
     assert parse_stated_date(value) == expected
+
+
+def test_implausible_stated_date_is_a_note_not_a_value():
+    text = (SEEDS / "004_486398540443305b.txt").read_text("utf-8").replace("2023-05-19 11:25", "2999-05-19 11:25")
+    article = parse_seed("future.txt", text)
+    assert (article.published_at, article.published_from) == (None, None)
+    assert "in the future" in article.date_note

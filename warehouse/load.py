@@ -111,7 +111,6 @@ class SaveResult:
     duplicates: int = 0  # new copies of an article already stored (or earlier in the batch)
     already_seen: int = 0  # copies whose URL was stored before: nothing to do
     article_ids: list[str] = field(default_factory=list)  # per input row, the article it belongs to
-    new_article_ids: list[str] = field(default_factory=list)
 
 
 def rows_table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
@@ -168,7 +167,6 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
         if article_id is None:
             article_id = row["candidate_article_id"]
             new_ids.add(article_id)
-            result.new_article_ids.append(article_id)
         else:
             result.duplicates += 1
         by_hash.setdefault(row["content_hash"], article_id)
