@@ -13,7 +13,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Callable, Iterable
+from functools import cache
 
 import httpcore
 import httpx
@@ -136,14 +138,19 @@ class PinnedBackend(httpcore.SyncBackend):
 
 class PinnedTransport(httpx.HTTPTransport):
     """httpx's own transport (TLS, keep-alive, limits), over ``PinnedBackend``. httpx 0.28 takes no
-    network backend argument, so the connection pool it built is replaced by one that has it."""
+    network backend argument; its ``__init__`` only builds the connection pool, so this builds it."""
 
     def __init__(self, resolver: Resolver, allow_private: bool, allowed: Iterable[str], limits: httpx.Limits):
-        super().__init__(limits=limits, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=PinnedBackend(resolver, allow_private, allowed),
         )
+
+
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying context (certifi's CAs) for every client: loading the CAs costs ~20 ms each time."""
+    return httpx.create_ssl_context(trust_env=False)

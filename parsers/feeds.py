@@ -63,6 +63,7 @@ def _entry_date(entry) -> datetime | None:
 
 
 _XML_DECL_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding=["']([A-Za-z0-9._-]+)["']""")
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")
 _LATIN1_LABELS = {"iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii", "ascii"}
 
 
@@ -70,11 +71,16 @@ def effective_content_type(data: bytes, content_type: str | None) -> str | None:
     """The content type to decode with. Servers often send a default charset that the feed's own
     XML declaration contradicts; the declaration is written by the feed's producer, so it wins.
     Without a declaration, bytes that are valid UTF-8 but labelled Latin-1 are read as UTF-8."""
+    declared = _XML_DECL_ENCODING.match(data[:300])
+    if declared and declared.group(1).decode().lower() in _LATIN1_LABELS and _C1_BYTES.search(data):
+        # Bytes 0x80-0x9F are control characters in ISO-8859-1 but quotes and dashes in windows-1252,
+        # which is what such feeds are written in (the WHATWG Encoding Standard reads the label so too).
+        return f"{(content_type or 'application/xml').partition(';')[0].strip()}; charset=windows-1252"
     if not content_type or "charset=" not in content_type.lower():
         return content_type
     media_type, _, params = content_type.partition(";")
     charset = params.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
-    if _XML_DECL_ENCODING.match(data[:300]):
+    if declared:
         return media_type.strip() or None
     if charset in _LATIN1_LABELS and not data.isascii():
         try:
@@ -85,12 +91,17 @@ def effective_content_type(data: bytes, content_type: str | None) -> str | None:
     return content_type
 
 
+def feedparser_result(data: bytes, url: str = "", content_type: str | None = None) -> feedparser.FeedParserDict:
+    """feedparser's own result for the bytes, decoded as ``effective_content_type`` says."""
+    content_type = effective_content_type(data, content_type)
+    headers = {"content-type": content_type, "content-location": url} if content_type else None
+    return feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+
+
 def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0 or Atom bytes. Malformed feeds that still yield entries are used and
     flagged (``bozo``); a document with no entries and no feed element is a ``FeedError``."""
-    content_type = effective_content_type(data, content_type)
-    headers = {"content-type": content_type, "content-location": url} if content_type else None
-    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+    parsed = feedparser_result(data, url, content_type)
     bozo = None
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")

@@ -56,7 +56,7 @@ def test_a_name_resolving_to_loopback_is_refused_and_never_dialled(httpserver, a
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "169.254.169.254", "0.0.0.0", "224.0.0.1",
+    ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "169.254.169.254", "0.0.0.0", "224.0.0.1",  # noqa: S104
      "240.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "ff02::1", "::ffff:127.0.0.1",
      "::ffff:169.254.169.254", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "2002:a9fe:a9fe::1"],
 )  # fmt: skip
@@ -152,7 +152,9 @@ def test_localhost_names_are_refused_without_a_lookup(httpserver, host):
 
 def test_allow_private_networks_reaches_the_local_server(httpserver):
     httpserver.expect_request("/feed").respond_with_data("<rss/>")
-    result = get(f"http://localhost:{httpserver.port}/feed", resolver=Answers(["127.0.0.1"]), allow_private_networks=True)
+    result = get(
+        f"http://localhost:{httpserver.port}/feed", resolver=Answers(["127.0.0.1"]), allow_private_networks=True
+    )
     assert (result.status, result.body) == ("ok", b"<rss/>")
 
 
