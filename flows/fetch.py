@@ -225,7 +225,7 @@ def fetch(
         try:
             result = _attempt(client, url, kind, headers, policy, limiter)
             break
-        except (FetchFailed, AddressRefused, httpx.HTTPError) as exc:
+        except (FetchFailed, AddressRefused, httpx.HTTPError, httpx.InvalidURL) as exc:
             failure = _as_failure(exc)
             retry = failure.transient and attempts <= policy.retries
             wait = failure.wait or policy.backoff * 2 ** (attempts - 1)
@@ -253,6 +253,8 @@ def _as_failure(exc: Exception) -> FetchFailed:
         return exc
     if isinstance(exc, AddressRefused):
         return FetchFailed(str(exc), transient=False)
+    if isinstance(exc, httpx.InvalidURL):  # httpx reads a redirect's Location even when not following it
+        return FetchFailed(f"refused: invalid URL in the request or its redirect ({exc})", transient=False)
     if isinstance(exc, httpx.TimeoutException):
         return FetchFailed(f"timed out ({type(exc).__name__})", transient=True)
     if isinstance(exc, httpx.TransportError):
