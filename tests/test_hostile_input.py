@@ -173,7 +173,7 @@ def hostile_run(prefect_harness, tmp_path_factory, server: HTTPServer):
     (work / "silkwatch.toml").write_text(
         '[warehouse]\npath = "w.duckdb"\n[seeds]\ndir = "seeds"\n[feeds]\nfile = "feeds.toml"\n'
         f"[fetch]\nallow_private_networks = true\nper_host_delay = 0\nper_host_concurrency = 8\nretries = 0\n"
-        f"read_timeout = 1.0\ntotal_timeout = 2.0\nmax_bytes = {MAX_BYTES}\n",
+        f"read_timeout = 3.0\ntotal_timeout = 2.0\nmax_bytes = {MAX_BYTES}\n",
         "utf-8",
     )
     config = load_config(work / "silkwatch.toml")
