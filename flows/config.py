@@ -6,6 +6,7 @@ password comes only from ``SILKWATCH_SMTP_PASSWORD``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ SCHEMA: dict[str, dict[str, object]] = {
     "digest": {"dir": "reports", "period": "day"},
     "fetch": {
         "allow_private_networks": False,
+        "allowed_private_addresses": [],  # addresses or CIDR networks allowed even so, e.g. a local feed server
         "user_agent": "",  # empty: silkwatch's own descriptive User-Agent
         "connect_timeout": 10.0,
         "read_timeout": 20.0,
@@ -127,6 +129,12 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
     period = get("digest", "period")
     if period not in PERIODS:
         raise ConfigError(f"{where}: [digest] period must be one of {', '.join(PERIODS)}, got {period!r}")
+    for value in get("fetch", "allowed_private_addresses"):
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            bad = f"{value!r} is not an address or network"
+            raise ConfigError(f"{where}: [fetch] allowed_private_addresses: {bad}") from None
     warehouse = Path(os.environ["SILKWATCH_DB"]).resolve() if os.environ.get("SILKWATCH_DB") else None
     return Config(
         source=source,

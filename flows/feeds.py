@@ -11,7 +11,7 @@ from flows.config import FeedListError
 from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, fetch_many, make_client
 from parsers.classify import classify_topics
 from parsers.entries import copy_from_entry
-from parsers.extract import extract_page
+from parsers.extract import extract_page, page_problem
 from parsers.feeds import FeedEntry, FeedError, parse_feed
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
@@ -93,6 +93,9 @@ def check_feed(feed: dict, state: dict | None, policy: FetchPolicy, limiter: Hos
         except FeedError as exc:
             outcome.error = f"{exc}"
             result.status, result.error = "error", outcome.error
+        except Exception as exc:  # a parser bug on hostile bytes must fail this feed, never the run
+            outcome.error = f"could not parse the feed ({type(exc).__name__}: {exc})"
+            result.status, result.error = "error", outcome.error
         else:
             outcome.entries, outcome.title, outcome.bozo = parsed.entries, parsed.title, parsed.bozo
     result.body = b""  # parsed; no need to carry the bytes further
@@ -113,7 +116,7 @@ def _page_failure(result: FetchResult) -> str | None:
     kind = (result.content_type or "").split(";")[0].strip().lower()
     if kind not in HTML_TYPES:
         return f"not an HTML page ({kind})"
-    return None
+    return page_problem(result.body)
 
 
 def fetch_pages(
@@ -140,9 +143,12 @@ def fetch_pages(
         if result is not None:
             failure = _page_failure(result)
             if failure is None:
-                page = extract_page(result.body, result.final_url or entry.link)
-                if page is None:
-                    failure = "no article text found on the page"
+                try:
+                    page = extract_page(result.body, result.final_url or entry.link)
+                except Exception as exc:  # an extractor bug on a hostile page fails this page, never the batch
+                    failure = f"could not extract the page ({type(exc).__name__}: {exc})"
+                else:
+                    failure = None if page else "no article text found on the page"
             if failure is not None:
                 transient = result.transient
                 result.status, result.error = "error", failure

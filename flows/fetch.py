@@ -3,6 +3,7 @@
 - a descriptive User-Agent; connect/read timeouts and a wall-clock limit per request (slow bodies);
 - a body-size cap applied to the decoded bytes (so a gzip bomb stops at the cap too);
 - redirects followed by hand up to a limit, http/https only;
+- only public addresses, checked where they are dialled (``flows.addresses``: no DNS rebinding);
 - conditional GET (ETag / Last-Modified) so an unchanged feed costs a 304;
 - retries with backoff on connection errors and 5xx, honouring Retry-After on 429/503;
 - bounded concurrency overall and per host, with a minimum delay between requests to one host.
@@ -13,8 +14,6 @@ Every attempt becomes a ``FetchResult`` that the caller writes to ``fetch_log``.
 from __future__ import annotations
 
 import email.utils
-import ipaddress
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from flows.addresses import AddressRefused, PinnedTransport, Resolver, system_resolver
 from warehouse.clock import utc_now
 
 USER_AGENT = "silkwatch/0.1 (news monitoring of China-Central Asia affairs; +https://pypi.org/project/silkwatch/)"
@@ -47,6 +47,8 @@ class FetchPolicy:
     per_host_concurrency: int = 2
     per_host_delay: float = 0.5  # seconds between the starts of two requests to one host
     allow_private_networks: bool = False  # loopback, private, link-local... refused unless True
+    allowed_private_addresses: tuple[str, ...] = ()  # addresses or networks allowed even so (a local feed server)
+    resolver: Resolver = field(default=system_resolver, repr=False, compare=False)  # host, port -> addresses
 
 
 @dataclass
@@ -139,7 +141,9 @@ def make_client(policy: FetchPolicy) -> httpx.Client:
     return httpx.Client(
         headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         timeout=timeout,
-        limits=limits,
+        transport=PinnedTransport(
+            policy.resolver, policy.allow_private_networks, policy.allowed_private_addresses, limits
+        ),
         follow_redirects=False,
         trust_env=False,  # no proxies from the environment: fetches go where the URL says
     )
@@ -160,24 +164,6 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float)
     return b"".join(chunks)
 
 
-def refuse_non_public(host: str, port: int) -> None:
-    """Refuse a host that resolves to a loopback, private, link-local (169.254.169.254 included),
-    multicast, reserved or unspecified address: feed and page URLs come from the internet, and must
-    not become a way into the user's own network."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchFailed(f"network error: {exc}", transient=True) from exc
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast or ip.is_reserved:
-            raise FetchFailed(
-                f"refused: {host} is {ip}, not a public address (set [fetch] allow_private_networks = true "
-                "to allow local and private networks)",
-                transient=False,
-            )
-
-
 def _attempt(client, url, kind, headers, policy, limiter) -> FetchResult:
     """One attempt, redirects included."""
     deadline = time.monotonic() + policy.total_timeout
@@ -186,8 +172,7 @@ def _attempt(client, url, kind, headers, policy, limiter) -> FetchResult:
         parts = urlsplit(current)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchFailed(f"refused: {current!r} is not an http(s) URL", transient=False)
-        if not policy.allow_private_networks:  # checked again on every redirect
-            refuse_non_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        # The address is checked by the transport as it dials (PinnedTransport), redirects included.
         with limiter.slot(parts.hostname), client.stream("GET", current, headers=headers) as response:
             if response.is_redirect and "location" in response.headers:
                 current = urljoin(current, response.headers["location"])
@@ -240,7 +225,7 @@ def fetch(
         try:
             result = _attempt(client, url, kind, headers, policy, limiter)
             break
-        except (FetchFailed, httpx.HTTPError) as exc:
+        except (FetchFailed, AddressRefused, httpx.HTTPError, httpx.InvalidURL) as exc:
             failure = _as_failure(exc)
             retry = failure.transient and attempts <= policy.retries
             wait = failure.wait or policy.backoff * 2 ** (attempts - 1)
@@ -266,6 +251,10 @@ def fetch(
 def _as_failure(exc: Exception) -> FetchFailed:
     if isinstance(exc, FetchFailed):
         return exc
+    if isinstance(exc, AddressRefused):
+        return FetchFailed(str(exc), transient=False)
+    if isinstance(exc, httpx.InvalidURL):  # httpx reads a redirect's Location even when not following it
+        return FetchFailed(f"refused: invalid URL in the request or its redirect ({exc})", transient=False)
     if isinstance(exc, httpx.TimeoutException):
         return FetchFailed(f"timed out ({type(exc).__name__})", transient=True)
     if isinstance(exc, httpx.TransportError):
@@ -289,4 +278,6 @@ def fetch_many(
 
 def policy_from_config(knobs: dict) -> FetchPolicy:
     """A FetchPolicy from the config's [fetch] knobs (an empty user_agent keeps silkwatch's own)."""
-    return FetchPolicy(**{key: value for key, value in knobs.items() if value != ""})
+    policy = {key: value for key, value in knobs.items() if value != ""}
+    policy["allowed_private_addresses"] = tuple(policy.get("allowed_private_addresses", ()))
+    return FetchPolicy(**policy)

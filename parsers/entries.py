@@ -62,6 +62,6 @@ def copy_from_entry(
         feed_url=feed_url,
         text_from=text_from,
         author=(page.author if page else None) or entry.author,
-        date_note=dated.note,
+        date_note="; ".join(note for note in (entry.date_note, dated.note) if note) or None,
         removed=removed,
     )

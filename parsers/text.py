@@ -25,8 +25,26 @@ def unify_punctuation(text: str) -> str:
     return text.translate(_UNIFY_SAME_LENGTH)
 
 
+# Characters that never belong in stored text: C0 and C1 controls (NUL included), DEL, bidi
+# embeddings, overrides and isolates (they can make a title read backwards), marks that only steer
+# direction, zero-width spaces and BOMs, and non-characters. Format controls that spelling needs
+# (zero-width joiner and non-joiner: Persian, Indic scripts, emoji) are kept. Line and paragraph
+# separators and the whitespace-like controls become spaces.
+_INVISIBLE = dict.fromkeys(
+    [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), 0x061C, 0x180E, 0x200B, 0x200E, 0x200F,
+     *range(0x202A, 0x202F), 0x2060, *range(0x2066, 0x206A), 0xFEFF, 0xFFFE, 0xFFFF],
+)  # fmt: skip
+_INVISIBLE.update(dict.fromkeys([0x0B, 0x0C, *range(0x1C, 0x20), 0x85, 0x2028, 0x2029], " "))
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without control, bidi-override and zero-width characters (see ``_INVISIBLE``)."""
+    return text.translate(_INVISIBLE)
+
+
 def collapse_whitespace(text: str) -> str:
-    return " ".join(text.split())
+    """One line of clean text: whitespace runs as one space, invisible characters dropped."""
+    return " ".join(strip_invisible(text).split())
 
 
 def normalise_text(text: str) -> str:
