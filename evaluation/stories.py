@@ -105,8 +105,10 @@ def main() -> int:
     stories = sorted(set(truth.values()))
     multi = [s for s in stories if sum(v == s for v in truth.values()) > 1]
     languages = Counter(i["language"] for i in items)
-    print(f"Story clustering on {len(items)} labelled items ({', '.join(f'{n} {k}' for k, n in sorted(languages.items()))}):")
-    print(f"{len(multi)} stories of several items, {len(stories) - len(multi)} unrelated items; {len(set(got.values()))} clusters found\n")
+    mix = ", ".join(f"{n} {k}" for k, n in sorted(languages.items()))
+    print(f"Story clustering on {len(items)} labelled items ({mix}):")
+    unrelated, found = len(stories) - len(multi), len(set(got.values()))
+    print(f"{len(multi)} stories of several items, {unrelated} unrelated items; {found} clusters found\n")
     print("| measure | precision | recall | F1 |")
     print("|---|---:|---:|---:|")
     for name, (p, r) in result["rows"].items():
@@ -126,7 +128,8 @@ def main() -> int:
         print(f"  merged different stories in {cluster_id}: " + ", ".join(f"{i} ({truth[i]})" for i in members))
     p, r = result["rows"]["B-cubed"]
     met = p >= TARGET_PRECISION and r >= TARGET_RECALL
-    print(f"\ntargets: precision >= {TARGET_PRECISION}, recall >= {TARGET_RECALL} (B-cubed): {'met' if met else 'NOT MET'}")
+    verdict = "met" if met else "NOT MET"
+    print(f"\ntargets: precision >= {TARGET_PRECISION}, recall >= {TARGET_RECALL} (B-cubed): {verdict}")
     return 0 if met else 1
 
 

@@ -356,10 +356,9 @@ def reindex(config: ConfigOption = None) -> None:
 
 def _reclassify(cfg: Config) -> None:
     from flows.reclassify import reclassify
+    from flows.stories import cluster_pending
     from parsers.classify import default_ruleset
     from warehouse.db import open_warehouse
-
-    from flows.stories import cluster_pending
 
     with open_warehouse(cfg.warehouse_path) as con, console.status("re-labelling the stored articles…"):
         changes = reclassify(con)
@@ -413,7 +412,8 @@ def _stories(cfg: Config, since: datetime | None, min_articles: int, limit: int,
                          "peak_day", "topics"])  # fmt: skip
         for r in rows:
             writer.writerow([r["story_id"], r["label"], r["articles"], r["outlets"], " ".join(r["languages"]),
-                             r["first_seen_at"], r["last_seen_at"], r["peak_day"] or "", " ".join(r["topics"])])  # fmt: skip
+                             r["first_seen_at"], r["last_seen_at"], r["peak_day"] or "",
+                             " ".join(r["topics"])])  # fmt: skip
     else:
         table = Table("story", "articles", "outlets", "languages", "dates", "peak", "topics",
                       caption=f"{len(rows)} stor{'y' if len(rows) == 1 else 'ies'}")  # fmt: skip

@@ -105,8 +105,10 @@ def _lead_stories(stories: list[dict], rows: list[dict]) -> list[dict]:
         counts.append(_plural(story["language_count"], "language"))
         grown = story["article_count"] - story["new_articles"]
         first, last = story["first_seen_at"], story["last_seen_at"]
-        span = format_date(first.replace(hour=0, minute=0)) if first.date() == last.date() else (
-            f"{format_date(first.replace(hour=0, minute=0))} – {format_date(last.replace(hour=0, minute=0))}"
+        span = (
+            format_date(first.replace(hour=0, minute=0))
+            if first.date() == last.date()
+            else (f"{format_date(first.replace(hour=0, minute=0))} – {format_date(last.replace(hour=0, minute=0))}")
         )
         lead.append({
             "story_id": story["story_id"], "label": story["label"], "counts": ", ".join(counts),

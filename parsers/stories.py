@@ -33,6 +33,7 @@ from parsers.tokenize import terms
 
 _HAS_DIGIT = re.compile(r"\d")
 LEDE_CHARS = 600  # events named in the opening sentences say what the article reports
+BODY_CHARS = 3_000  # news puts what matters first; reading further costs time and adds side issues
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class StoryRules:
     weights: dict[str, float]
     kind_weights: dict[str, float]
     events: tuple[EventType, ...]
+    phrases_by_first_term: dict[str, list[tuple[tuple[str, ...], str]]]  # one pass finds every phrase
 
 
 def load_rules(raw: str) -> StoryRules:
@@ -66,6 +68,10 @@ def load_rules(raw: str) -> StoryRules:
         EventType(e["id"], bool(e["anchor"]), tuple(tuple(terms(p)) for p in e["phrases"] if terms(p)))
         for e in data["event"]
     )
+    by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for event in events:
+        for phrase in event.phrases:
+            by_first.setdefault(phrase[0], []).append((phrase, event.event_id))
     return StoryRules(
         version=data["version"],
         window=timedelta(days=c["window_days"]),
@@ -80,6 +86,7 @@ def load_rules(raw: str) -> StoryRules:
         weights={k: float(v) for k, v in data["weights"].items()},
         kind_weights={k: float(v) for k, v in data["kind_weights"].items()},
         events=events,
+        phrases_by_first_term=by_first,
     )
 
 
@@ -102,16 +109,10 @@ class ArticleFeatures:
 
 def _event_counts(field_terms: list[str], rules: StoryRules) -> Counter:
     found: Counter = Counter()
-    if not field_terms:
-        return found
-    first = {}
     for i, t in enumerate(field_terms):
-        first.setdefault(t, []).append(i)
-    for event in rules.events:
-        for phrase in event.phrases:
-            for i in first.get(phrase[0], ()):
-                if tuple(field_terms[i : i + len(phrase)]) == phrase:
-                    found[event.event_id] += 1
+        for phrase, event_id in rules.phrases_by_first_term.get(t, ()):
+            if len(phrase) == 1 or tuple(field_terms[i : i + len(phrase)]) == phrase:
+                found[event_id] += 1
     return found
 
 
@@ -131,7 +132,8 @@ def article_features(
     for m in mentions:
         entity_id, where = (m.entity_id, m.field) if isinstance(m, Mention) else m
         entities[entity_id] += rules.title_weight if where == "title" else 1.0
-    title_terms, lede_terms, body_terms = terms(title or ""), terms(text[:LEDE_CHARS]), terms(text[LEDE_CHARS:])
+    title_terms, lede_terms = terms(title or ""), terms(text[:LEDE_CHARS])
+    body_terms = terms(text[LEDE_CHARS:BODY_CHARS])
     events: Counter = Counter()
     for counts, weight in (
         (_event_counts(title_terms, rules), rules.title_weight),
@@ -140,13 +142,17 @@ def article_features(
     ):
         for event_id, n in counts.items():
             events[event_id] += weight * n
-    usable = lambda t: len(t) >= 4 and not _HAS_DIGIT.search(t) and t not in rules.common_terms  # noqa: E731
-    counted = Counter(t for t in body_terms + lede_terms if usable(t))
+
+    counted = Counter(body_terms)
+    counted.update(lede_terms)
     for t in title_terms:
-        if usable(t):
-            counted[t] += rules.title_weight
+        counted[t] += rules.title_weight
+    for t in [t for t in counted if len(t) < 4 or t in rules.common_terms or _HAS_DIGIT.search(t)]:
+        del counted[t]
     key = frozenset(t for t, _ in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[: rules.key_terms])
-    return ArticleFeatures(article_id, when, language, title or "", dict(entities), dict(events), frozenset(topics), key)
+    return ArticleFeatures(
+        article_id, when, language, title or "", dict(entities), dict(events), frozenset(topics), key
+    )
 
 
 def _main(values: dict[str, float], share: float = 0.5) -> set[str]:
@@ -160,12 +166,21 @@ def _main(values: dict[str, float], share: float = 0.5) -> set[str]:
 CONFIDENT = 2.0  # salience of a title mention, or of two mentions in the text
 
 
-def _conflict(article: dict[str, float], story: dict[str, float]) -> bool:
+def _conflict(art_main: set[str], art_keys: set[str], story_main: set[str], story_keys: set[str]) -> bool:
     """True when the article clearly names something (a place, a kind of event) the story never
     does, and the story's main one is absent from the article: a different event."""
-    art_main = {k for k in _main(article) if article[k] >= CONFIDENT}
-    story_main = _main(story)
-    return bool(art_main and story_main) and not art_main & story.keys() and not story_main & article.keys()
+    return bool(art_main and story_main) and not art_main & story_keys and not story_main & art_keys
+
+
+@dataclass(frozen=True)
+class _View:
+    """What similarity compares, computed once per article and once per story version."""
+
+    entities: dict[str, float]  # kind-weighted
+    anchors: set[str]
+    anchor_main: set[str]  # an article's only when confident
+    places: set[str]
+    place_main: set[str]
 
 
 def _normalised(values: dict[str, float]) -> dict[str, float]:
@@ -222,6 +237,7 @@ class StoryIndex:
         self.postings: dict[tuple[str, int], list[str]] = {}
         self._indexed: dict[str, set[tuple[str, int]]] = {}
         self.changed: set[str] = set()  # stories created or grown since the index was built
+        self._views: dict[str, tuple[int, _View]] = {}
 
     # -- the index ------------------------------------------------------------------------------
     def _bucket(self, when: datetime) -> int:
@@ -248,20 +264,38 @@ class StoryIndex:
     def _places(self, entities: dict[str, float]) -> dict[str, float]:
         return {e: v for e, v in entities.items() if self.kinds.get(e) == "place"}
 
-    def similarity(self, art: ArticleFeatures, story: Story) -> float:
+    def _view(self, entities: dict[str, float], events: dict[str, float], confident: bool) -> _View:
+        anchors = {e: v for e, v in events.items() if e in self.anchors}
+        places = self._places(entities)
+        anchor_main, place_main = _main(anchors), _main(places)
+        if confident:  # an article's main anchor or place counts only when clearly named
+            anchor_main = {k for k in anchor_main if anchors[k] >= CONFIDENT}
+            place_main = {k for k in place_main if places[k] >= CONFIDENT}
+        weighted = self._weighted(_normalised(entities) if confident else entities)
+        return _View(weighted, set(anchors), anchor_main, set(places), place_main)
+
+    def _story_view(self, story: Story) -> _View:
+        cached = self._views.get(story.story_id)
+        if cached is None or cached[0] != story.size:
+            cached = (story.size, self._view(story.entities, story.events, confident=False))
+            self._views[story.story_id] = cached
+        return cached[1]
+
+    def similarity(self, art: ArticleFeatures, story: Story, view: _View | None = None) -> float:
         """0..1; 0 when a gate (time, anchor event, place) says they are different events."""
         first, last = min(story.first, art.when), max(story.last, art.when)
         if art.when < story.first - self.rules.window or art.when > story.last + self.rules.window:
             return 0.0
         if last - first > self.rules.max_span:
             return 0.0
-        art_anchors = {e: v for e, v in art.events.items() if e in self.anchors}
-        if _conflict(art_anchors, {e: v for e, v in story.events.items() if e in self.anchors}):
+        a = view or self._view(art.entities, art.events, confident=True)
+        s = self._story_view(story)
+        if _conflict(a.anchor_main, a.anchors, s.anchor_main, s.anchors):
             return 0.0  # a visit is not a summit
-        if _conflict(self._places(art.entities), self._places(story.entities)):
+        if _conflict(a.place_main, a.places, s.place_main, s.places):
             return 0.0  # a summit in Samarkand is not one in Astana
         w = self.rules.weights
-        parts = {"entities": _cosine(self._weighted(_normalised(art.entities)), self._weighted(story.entities))}
+        parts = {"entities": _cosine(a.entities, s.entities)}
         if art.events and story.events:
             parts["events"] = _cosine(art.events, story.events)
         if art.topics and story.topics:
@@ -288,8 +322,9 @@ class StoryIndex:
     # -- adding ---------------------------------------------------------------------------------
     def best_match(self, art: ArticleFeatures) -> tuple[Story | None, float]:
         best, best_score = None, 0.0
+        view = self._view(art.entities, art.events, confident=True)
         for story_id in self.candidates(art):
-            score = self.similarity(art, self.stories[story_id])
+            score = self.similarity(art, self.stories[story_id], view)
             if score > best_score:  # candidates are sorted: ties go to the earliest-created id
                 best, best_score = self.stories[story_id], score
         if best_score < self.rules.threshold:

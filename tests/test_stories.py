@@ -147,7 +147,11 @@ def test_each_load_clusters_its_articles_and_a_late_one_joins(items, tmp_path):
     save_rows(db, [_row_for(items[SUMMIT[3]])], [], "r3", seen)  # late: dated before the 2025 story
     with open_warehouse(db) as con:
         stories = _stories(con)
-        members = dict(con.execute("SELECT a.title, m.story_id FROM story_articles m JOIN articles a USING (article_id)").fetchall())
+        members = dict(
+            con.execute(
+                "SELECT a.title, m.story_id FROM story_articles m JOIN articles a USING (article_id)"
+            ).fetchall()
+        )
         assert check_integrity(con) == []
     summit_ids = {members[items[i]["title"]] for i in SUMMIT}
     assert len(summit_ids) == 1 and len(stories) == 2
@@ -164,8 +168,13 @@ def test_an_interrupted_clustering_is_healed_and_gives_the_same_stories(items, t
     save_rows(whole, rows, [], "r", datetime(2026, 1, 1))
     save_rows(healed, rows, [], "r", datetime(2026, 1, 1))
     with open_warehouse(healed) as con:  # as if a run died after saving the articles, before their stories
-        con.execute("DELETE FROM story_articles WHERE article_id IN (SELECT article_id FROM story_articles ORDER BY article_id LIMIT 20)")
-        con.execute("DELETE FROM stories s WHERE NOT EXISTS (SELECT 1 FROM story_articles m WHERE m.story_id = s.story_id)")
+        con.execute(
+            "DELETE FROM story_articles WHERE article_id IN "
+            "(SELECT article_id FROM story_articles ORDER BY article_id LIMIT 20)"
+        )
+        con.execute(
+            "DELETE FROM stories s WHERE NOT EXISTS (SELECT 1 FROM story_articles m WHERE m.story_id = s.story_id)"
+        )
         assert cluster_pending(con) == 20
     query = "SELECT story_id, list(article_id ORDER BY article_id) FROM story_articles GROUP BY 1 ORDER BY 1"
     with open_warehouse(whole) as a, open_warehouse(healed) as b:

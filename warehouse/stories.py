@@ -61,10 +61,12 @@ WITH m AS (
     SELECT sa.story_id, a.article_id, a.language, coalesce(a.published_at, a.first_seen_at) AS d
     FROM story_articles sa JOIN _changed USING (story_id) JOIN articles a USING (article_id)
 ), counts AS (
-    SELECT story_id, count(*) AS n, list(DISTINCT language ORDER BY language) FILTER (WHERE language IS NOT NULL) AS langs
+    SELECT story_id, count(*) AS n,
+           list(DISTINCT language ORDER BY language) FILTER (WHERE language IS NOT NULL) AS langs
     FROM m GROUP BY story_id
 ), outlets AS (
-    SELECT m.story_id, list(DISTINCT s.source_name ORDER BY s.source_name) FILTER (WHERE s.source_name IS NOT NULL) AS names
+    SELECT m.story_id,
+           list(DISTINCT s.source_name ORDER BY s.source_name) FILTER (WHERE s.source_name IS NOT NULL) AS names
     FROM m JOIN article_sources s USING (article_id) GROUP BY m.story_id
 ), days AS (
     SELECT story_id, d::DATE AS day, count(*) AS c FROM m GROUP BY ALL
