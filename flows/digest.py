@@ -90,6 +90,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _peak(day: date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
 def _lead_stories(stories: list[dict], rows: list[dict]) -> list[dict]:
     """The biggest stories with articles in the period, each with those articles under it."""
     by_id = {r["article_id"]: r for r in rows}
@@ -113,7 +117,7 @@ def _lead_stories(stories: list[dict], rows: list[dict]) -> list[dict]:
         lead.append({
             "story_id": story["story_id"], "label": story["label"], "counts": ", ".join(counts),
             "status": f"growing: +{story['new_articles']} since the last digest" if grown > 0 else "new",
-            "span": span, "peak": f"{story['peak_day'].day} {story['peak_day']:%B %Y}" if story["peak_day"] else "",
+            "span": span, "peak": _peak(story["peak_day"]) if first.date() != last.date() else "",
             "languages": list(story["languages"]), "topics": list(story["topics"]),
             "items": [{**_item(r, None), "language": r["language"] or "?"} for r in members],
             "article_ids": [r["article_id"] for r in members],

@@ -206,7 +206,7 @@ def test_digest_leads_with_stories_new_and_growing(items, tmp_path):
     assert "**4 articles, 3 outlets, 3 languages** · growing: +2 since the last digest" in md
     assert md.index("## Top stories") < md.index("## Shanghai")
     for i in SUMMIT[2:]:
-        assert md.count(items[i]["title"]) == 1  # under its story, not repeated under its topics
+        assert md.count(f"[{items[i]['title']}]") == 1  # listed under its story, not repeated under its topics
     assert "In the top stories above:" in md
     html = second.html_path.read_text("utf-8")
     assert "Top stories" in html and "growing: +2 since the last digest" in html
