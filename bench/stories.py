@@ -18,10 +18,10 @@ import random
 import resource
 import sys
 import time
-from collections import Counter
 from datetime import datetime, timedelta
 
 from bench.dedupe import sentence_pool
+from evaluation.stories import bcubed
 from parsers.entities import default_registry, tag_entities
 from parsers.stories import ArticleFeatures, StoryIndex, article_features, default_rules
 from parsers.tokenize import terms
@@ -79,14 +79,6 @@ def arrival_batches(articles: list[ArticleFeatures], rng: random.Random) -> list
     arrival = sorted(articles, key=lambda a: a.when + timedelta(hours=rng.uniform(0, 72) if rng.random() < 0.05 else 0))
     batches = [arrival[i : i + BATCH] for i in range(0, len(arrival), BATCH)]
     return [sorted(b, key=lambda a: (a.when, a.article_id)) for b in batches]
-
-
-def bcubed(truth: dict[str, str], got: dict[str, str]) -> tuple[float, float]:
-    by_truth, by_got = Counter(truth.values()), Counter(got.values())
-    both = Counter((truth[i], got[i]) for i in truth)
-    p = sum(both[(truth[i], got[i])] / by_got[got[i]] for i in truth) / len(truth)
-    r = sum(both[(truth[i], got[i])] / by_truth[truth[i]] for i in truth) / len(truth)
-    return p, r
 
 
 def extraction_rate(rng: random.Random, n: int = 5_000) -> float:
