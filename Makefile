@@ -29,6 +29,7 @@ eval: setup
 	$(BIN)/python -m evaluation.topics
 	$(BIN)/python -m evaluation.dedupe
 	$(BIN)/python -m evaluation.search
+	$(BIN)/python -m evaluation.stories
 
 bench: setup
 	$(BIN)/python -m bench.feeds_overhead

@@ -356,15 +356,18 @@ def reindex(config: ConfigOption = None) -> None:
 
 def _reclassify(cfg: Config) -> None:
     from flows.reclassify import reclassify
+    from flows.stories import cluster_pending
     from parsers.classify import default_ruleset
     from warehouse.db import open_warehouse
 
     with open_warehouse(cfg.warehouse_path) as con, console.status("re-labelling the stored articles…"):
         changes = reclassify(con)
+        clustered = cluster_pending(con, everything=True)  # stories follow the new entities and topics
     table = Table("topic", "before", "after", "added", "removed", caption=f"rules version {default_ruleset().version}")
     for topic, c in changes.items():
         table.add_row(topic, str(c["before"]), str(c["after"]), str(c["added"]), str(c["removed"]))
     console.print(table)
+    console.print(f"re-clustered {clustered} articles into stories", highlight=False, markup=False)
 
 
 @app.command()
@@ -372,6 +375,67 @@ def reclassify(config: ConfigOption = None) -> None:
     """Re-label every stored article with the current topic rules and entity registry."""
     cfg = _config(config)
     _guarded(_reclassify, cfg)
+
+
+def _recluster(cfg: Config) -> None:
+    import time
+
+    from flows.stories import cluster_pending
+    from warehouse.db import open_warehouse
+
+    started = time.perf_counter()
+    with open_warehouse(cfg.warehouse_path) as con, console.status("re-clustering the stored articles…"):
+        n = cluster_pending(con, everything=True)
+        (stories,) = con.execute("SELECT count(*) FROM stories").fetchone()
+    took = time.perf_counter() - started
+    console.print(f"clustered {n} articles into {stories} stories in {took:.1f} s", highlight=False, markup=False)
+
+
+@app.command()
+def recluster(config: ConfigOption = None) -> None:
+    """Rebuild every story from the stored articles with the current rules (parsers/rules/events.toml)."""
+    cfg = _config(config)
+    _guarded(_recluster, cfg)
+
+
+def _stories(cfg: Config, since: datetime | None, min_articles: int, limit: int, fmt: OutputFormat) -> None:
+    from warehouse.db import open_warehouse
+    from warehouse.stories import list_stories
+
+    with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+        rows = list_stories(con, since, min_articles, limit)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(rows, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["story_id", "label", "articles", "outlets", "languages", "first_seen_at", "last_seen_at",
+                         "peak_day", "topics"])  # fmt: skip
+        for r in rows:
+            writer.writerow([r["story_id"], r["label"], r["articles"], r["outlets"], " ".join(r["languages"]),
+                             r["first_seen_at"], r["last_seen_at"], r["peak_day"] or "",
+                             " ".join(r["topics"])])  # fmt: skip
+    else:
+        table = Table("story", "articles", "outlets", "languages", "dates", "peak", "topics",
+                      caption=f"{len(rows)} stor{'y' if len(rows) == 1 else 'ies'}")  # fmt: skip
+        for r in rows:
+            dates = f"{r['first_seen_at']:%Y-%m-%d} – {r['last_seen_at']:%Y-%m-%d}"
+            table.add_row(escape(r["label"]), str(r["articles"]), str(r["outlets"]),
+                          f"{r['languages_n']} ({escape(' '.join(r['languages']))})", dates,
+                          f"{r['peak_day']:%Y-%m-%d}" if r["peak_day"] else "", " ".join(r["topics"]))  # fmt: skip
+        console.print(table)
+
+
+@app.command("stories")
+def stories_command(
+    since: Annotated[str | None, typer.Option(help="Stories with an article dated on or after YYYY-MM-DD.")] = None,
+    min_articles: Annotated[int, typer.Option(min=1, help="Only stories of at least this many articles.")] = 1,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="How many stories.")] = 50,
+    config: ConfigOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Stories (one event, many outlets and languages), the biggest first: articles, outlets, languages, dates."""
+    cfg = _config(config)
+    _guarded(_stories, cfg, _parse_day(since, "since"), min_articles, limit, fmt)
 
 
 feeds_app = typer.Typer(help="Manage the feed list and see each feed's health.", no_args_is_help=True)

@@ -23,12 +23,14 @@ from warehouse.db import open_warehouse
 from warehouse.feeds import feed_health
 from warehouse.load import save_digest
 from warehouse.queries import daily_topic_counts, digest_articles, digest_record, previous_digest, topic_counts
+from warehouse.stories import digest_stories
 
 PERIOD_LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7), "all": None}
 PERIOD_NAME = {"day": "daily", "week": "weekly", "all": "full"}
 CHART_DAYS = 7
 NO_TOPIC = "No topic"
 MAX_EVIDENCE = 6
+MAX_LEAD_STORIES = 8  # the digest opens with at most this many stories of two or more articles
 TOPIC_COLOURS = {"SCO": "#1f6f8b", "BRI": "#c8553d", "security": "#3d405b", "trade": "#588157"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
@@ -84,10 +86,61 @@ def _item(row: dict, topic: str | None) -> dict:
     }
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _peak(day: date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
+def _lead_stories(stories: list[dict], rows: list[dict]) -> list[dict]:
+    """The biggest stories with articles in the period, each with those articles under it."""
+    by_id = {r["article_id"]: r for r in rows}
+    lead = []
+    for story in stories:
+        if story["article_count"] < 2:
+            continue  # one article is not a story: it stays in its topic section
+        members = sorted((by_id[i] for i in story["new_ids"] if i in by_id),
+                         key=lambda r: (r["published_at"] or r["first_seen_at"], r["article_id"]))  # fmt: skip
+        counts = [_plural(story["article_count"], "article")]
+        if story["outlet_count"]:
+            counts.append(_plural(story["outlet_count"], "outlet"))
+        counts.append(_plural(story["language_count"], "language"))
+        grown = story["article_count"] - story["new_articles"]
+        first, last = story["first_seen_at"], story["last_seen_at"]
+        span = (
+            format_date(first.replace(hour=0, minute=0))
+            if first.date() == last.date()
+            else (f"{format_date(first.replace(hour=0, minute=0))} – {format_date(last.replace(hour=0, minute=0))}")
+        )
+        lead.append({
+            "story_id": story["story_id"], "label": story["label"], "counts": ", ".join(counts),
+            "status": f"growing: +{story['new_articles']} since the last digest" if grown > 0 else "new",
+            "span": span, "peak": _peak(story["peak_day"]) if first.date() != last.date() else "",
+            "languages": list(story["languages"]), "topics": list(story["topics"]),
+            "items": [{**_item(r, None), "language": r["language"] or "?"} for r in members],
+            "article_ids": [r["article_id"] for r in members],
+        })  # fmt: skip
+        if len(lead) == MAX_LEAD_STORIES:
+            break
+    return lead
+
+
 def _importance(row: dict, topic: str) -> tuple:
     score = next(t["score"] for t in row["topics"] if t["topic"] == topic)
     recency = row["published_at"] or row["first_seen_at"]
     return (-(len(row["outlets"] or []) or 1), -(row["copies"] or 1), -recency.timestamp(), -score)
+
+
+def _story_refs(members: list[dict], story_of: dict[str, dict]) -> list[dict]:
+    """The lead stories among a section's articles, once each, with how many of them it holds."""
+    refs: dict[str, dict] = {}
+    for r in members:
+        story = story_of.get(r["article_id"])
+        if story:
+            refs.setdefault(story["story_id"], {"label": story["label"], "n": 0})["n"] += 1
+    return list(refs.values())
 
 
 def _health_rows(health: list[dict]) -> list[dict]:
@@ -132,9 +185,14 @@ def build_context(
     ruleset: Ruleset,
     health: list[dict] | None = None,
     previous_counts: dict | None = None,
+    stories: list[dict] | None = None,
 ) -> dict:
-    """Everything both templates show, as raw values (the templates escape)."""
+    """Everything both templates show, as raw values (the templates escape). ``stories``
+    (``warehouse.stories.digest_stories``) puts the biggest stories first, their articles grouped
+    under them; the topic sections then name each story once instead of repeating its articles."""
     labels = {rules.topic: rules.label for rules in ruleset.topics}
+    lead = _lead_stories(stories or [], rows)
+    story_of = {item_id: s for s in lead for item_id in s["article_ids"]}
     sections = []
     shown_in: dict[str, str] = {}  # article id -> the section that shows it in full
     for topic in TOPICS:
@@ -145,17 +203,22 @@ def build_context(
             continue
         # Each article is shown in full once, under its first topic; later topics list it briefly,
         # with the evidence for that topic, so every topic still lists all of its articles.
+        in_stories = _story_refs(members, story_of)
+        size = len(members)
+        members = [r for r in members if r["article_id"] not in story_of]
         full = [_item(r, topic) for r in members if r["article_id"] not in shown_in]
         brief = [
             {**_item(r, topic), "shown_in": shown_in[r["article_id"]]} for r in members if r["article_id"] in shown_in
         ]
         for r in members:
             shown_in.setdefault(r["article_id"], topic)
-        sections.append({"topic": topic, "label": labels[topic], "items": full, "brief": brief, "size": len(members)})
+        sections.append({"topic": topic, "label": labels[topic], "items": full, "brief": brief, "size": size,
+                         "stories": in_stories})  # fmt: skip
     untagged = [r for r in rows if not r["topics"]]
     if untagged:
-        items = [_item(r, None) for r in untagged]
-        sections.append({"topic": None, "label": NO_TOPIC, "items": items, "brief": [], "size": len(items)})
+        items = [_item(r, None) for r in untagged if r["article_id"] not in story_of]
+        sections.append({"topic": None, "label": NO_TOPIC, "items": items, "brief": [], "size": len(untagged),
+                         "stories": _story_refs(untagged, story_of)})  # fmt: skip
     counts = []
     for topic in (*TOPICS, None):
         n = len(untagged) if topic is None else sum(any(x["topic"] == topic for x in r["topics"]) for r in rows)
@@ -173,6 +236,7 @@ def build_context(
         "outlets": sorted({o for r in rows for o in (r["outlets"] or [])}),
         "topic_counts": counts,
         "sections": sections,
+        "stories": lead,
         "built_at": f"{now:%Y-%m-%d %H:%M}",
         "warehouse": warehouse.name,
         "rules_version": ruleset.version,
@@ -281,7 +345,8 @@ def write_digest(
         exclude = list(previous["article_ids"]) if previous and period != "all" else []
         rows = digest_articles(con, since, until, exclude)
         before = topic_counts(con, since - PERIOD_LENGTH[period], since) if since else None
-        context = build_context(rows, period, now, db_path, default_ruleset(), feed_health(con, now), before)
+        stories = digest_stories(con, [r["article_id"] for r in rows])
+        context = build_context(rows, period, now, db_path, default_ruleset(), feed_health(con, now), before, stories)
         png = chart_png(daily_topic_counts(con, until - timedelta(days=CHART_DAYS), until), until.date())
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, render_markdown(context))

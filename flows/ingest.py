@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flows.dedupe import assign_near_duplicates
 from flows.search import index_pending
+from flows.stories import cluster_pending
 from parsers.classify import Ruleset, classify_topics
 from parsers.dedupe import article_id_for
 from parsers.entities import tag_entities
@@ -148,5 +149,6 @@ def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, see
         assign_near_duplicates(con, rows)
         result = save_copies(con, rows, seen_at)
         index_pending(con)  # new articles and merged texts; heals any entry a killed run left stale
+        cluster_pending(con)  # articles without a story join one (a late article its existing story)
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
     return result

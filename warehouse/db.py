@@ -83,6 +83,12 @@ def check_integrity(con: duckdb.DuckDBPyConnection) -> list[str]:
             SELECT count(*) FROM article_entities e ANTI JOIN articles a USING (article_id)""",
         "topics without an article": """
             SELECT count(*) FROM article_topics t ANTI JOIN articles a USING (article_id)""",
+        "story articles without an article": """
+            SELECT count(*) FROM story_articles m ANTI JOIN articles a USING (article_id)""",
+        "story articles without a story": """
+            SELECT count(*) FROM story_articles m ANTI JOIN stories s USING (story_id)""",
+        "stories without an article": """
+            SELECT count(*) FROM stories s ANTI JOIN story_articles m USING (story_id)""",
         "articles without any source": """
             SELECT count(*) FROM articles a ANTI JOIN article_sources s USING (article_id)""",
     }

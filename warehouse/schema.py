@@ -211,6 +211,43 @@ def m005_article_entities(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE INDEX article_entities_entity ON article_entities (entity_id)")
 
 
+def m006_stories(con: duckdb.DuckDBPyConnection) -> None:
+    """Stories: articles about one event, across outlets and languages (parsers/stories.py)."""
+    con.execute(
+        """
+        CREATE TABLE stories (
+            story_id         VARCHAR PRIMARY KEY,   -- st-<id of the article that started it>
+            label            VARCHAR NOT NULL,      -- the most central title (an English one first)
+            label_article_id VARCHAR,
+            first_seen_at    TIMESTAMP NOT NULL,    -- earliest member date (published, else first seen)
+            last_seen_at     TIMESTAMP NOT NULL,    -- latest member date
+            peak_day         DATE,                  -- the day with most member articles (earliest on a tie)
+            article_count    INTEGER NOT NULL,
+            outlet_count     INTEGER NOT NULL,      -- distinct outlets over every copy of every member
+            language_count   INTEGER NOT NULL,
+            outlets          VARCHAR[] NOT NULL,
+            languages        VARCHAR[] NOT NULL,
+            topics           VARCHAR[] NOT NULL,    -- the members' topics, most frequent first
+            created_at       TIMESTAMP NOT NULL,    -- when silkwatch first stored the story
+            updated_at       TIMESTAMP NOT NULL,    -- when it last gained an article
+            rules_version    VARCHAR NOT NULL,      -- parsers/rules/events.toml version
+            profile          VARCHAR NOT NULL       -- JSON: the features later articles are matched against
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE story_articles (
+            article_id VARCHAR PRIMARY KEY,         -- an article is in exactly one story
+            story_id   VARCHAR NOT NULL,
+            added_at   TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute("CREATE INDEX story_articles_story ON story_articles (story_id)")
+    con.execute("CREATE INDEX stories_last_seen ON stories (last_seen_at)")
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -218,6 +255,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (3, "near_duplicates", m003_near_duplicates),
     (4, "search_index", m004_search_index),
     (5, "article_entities", m005_article_entities),
+    (6, "stories", m006_stories),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
