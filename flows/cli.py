@@ -124,9 +124,12 @@ def _print_ingest(summary) -> None:
 
 def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
     from flows.pipeline import run_flow  # imports Prefect: only for commands that need it
+    from flows.runners import with_task_runner
 
     with console.status("ingesting seeds and feeds, cleaning, classifying, loading…"):
-        summary = run_flow(config, period=period, write_report=write_report, include_feeds=include_feeds)
+        summary = with_task_runner(run_flow, config)(
+            config, period=period, write_report=write_report, include_feeds=include_feeds
+        )
     _print_ingest(summary)
 
 
@@ -157,9 +160,10 @@ def ingest(
 
 def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool) -> None:
     from flows.pipeline import digest_flow
+    from flows.runners import with_task_runner
 
     with console.status("building the digest…"):
-        summary = digest_flow(cfg, period, out, email=email, force=force)
+        summary = with_task_runner(digest_flow, cfg)(cfg, period, out, email=email, force=force)
     result = summary.digest
     if result.status == "sent" and not force:
         console.print(
