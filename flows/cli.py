@@ -378,6 +378,37 @@ def reclassify(config: ConfigOption = None) -> None:
     _guarded(_reclassify, cfg)
 
 
+def _export(cfg: Config, folder: Path) -> None:
+    import time
+
+    from warehouse.export import export_parquet
+
+    started = time.perf_counter()
+    with console.status(f"exporting the warehouse to {folder}…"):
+        manifest = export_parquet(cfg.warehouse_path, folder)
+    tables = manifest["tables"]
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+    console.print(
+        f"exported {tables['articles']['rows']} articles ({len(tables['articles']['months'])} months) and "
+        f"{len(tables) - 1} other tables to {folder} in {time.perf_counter() - started:.1f} s ({size:.1f} MiB); "
+        f"see {folder / 'README.md'}",
+        highlight=False,
+        markup=False,
+    )
+
+
+@app.command()
+def export(
+    parquet: Annotated[
+        Path, typer.Option("--parquet", help="Folder to write (replaced if it holds an earlier export).")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Export the warehouse as Parquet partitioned by month (hive style), for DuckDB, Spark or a data lake."""
+    cfg = _config(config)
+    _guarded(_export, cfg, parquet)
+
+
 feeds_app = typer.Typer(help="Manage the feed list and see each feed's health.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
 
