@@ -388,12 +388,14 @@ def _export(cfg: Config, folder: Path) -> None:
         manifest = export_parquet(cfg.warehouse_path, folder)
     tables = manifest["tables"]
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+    months = len(tables["articles"]["months"])
     console.print(
-        f"exported {tables['articles']['rows']} articles ({len(tables['articles']['months'])} months) and "
+        f"exported {tables['articles']['rows']} articles ({months} month{'s' if months != 1 else ''}) and "
         f"{len(tables) - 1} other tables to {folder} in {time.perf_counter() - started:.1f} s ({size:.1f} MiB); "
         f"see {folder / 'README.md'}",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
 
 
