@@ -97,7 +97,8 @@ def build(db: Path, n: int) -> None:
                    CASE WHEN rnd(i, 'd', 100) >= 8 THEN 'feed' END, seen,
                    CASE WHEN rnd(i, 'l', 10) < 8 THEN 'en' WHEN rnd(i, 'l', 10) = 8 THEN 'ru' ELSE 'zh' END,
                    sha256(article_id), len(string_split(array_to_string(sentences, ' '), ' ')), u, u
-            FROM (SELECT *, feeds[outlet] || strftime(seen, '%Y/%m/%d/') || article_id AS u FROM base, o)
+            FROM (SELECT *, regexp_extract(feeds[outlet], '^https?://[^/]+') || strftime(seen, '/%Y/%m/%d/')
+                            || article_id AS u FROM base, o)
             ORDER BY i
             """
         )
@@ -105,7 +106,9 @@ def build(db: Path, n: int) -> None:
             """
             INSERT INTO article_sources (url, article_id, feed_url, seen_at, source_name, title, content_hash,
                                          removed_lines, text_from)
-            SELECT CASE WHEN c = 0 THEN a.url ELSE feeds[o2] || 'copy/' || a.article_id END, a.article_id,
+            SELECT CASE WHEN c = 0 THEN a.url
+                        ELSE regexp_extract(feeds[o2], '^https?://[^/]+') || '/world/' || a.article_id END,
+                   a.article_id,
                    feeds[o2], a.first_seen_at + to_minutes(c * rnd(b.i, c, 240)), names[o2], a.title,
                    CASE WHEN c = 0 THEN a.content_hash ELSE sha256(a.article_id || c) END, [], 'page'
             FROM base b JOIN articles a USING (article_id), o,
