@@ -124,9 +124,12 @@ def _print_ingest(summary) -> None:
 
 def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
     from flows.pipeline import run_flow  # imports Prefect: only for commands that need it
+    from flows.runners import with_task_runner
 
     with console.status("ingesting seeds and feeds, cleaning, classifying, loading…"):
-        summary = run_flow(config, period=period, write_report=write_report, include_feeds=include_feeds)
+        summary = with_task_runner(run_flow, config)(
+            config, period=period, write_report=write_report, include_feeds=include_feeds
+        )
     _print_ingest(summary)
 
 
@@ -157,9 +160,10 @@ def ingest(
 
 def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool) -> None:
     from flows.pipeline import digest_flow
+    from flows.runners import with_task_runner
 
     with console.status("building the digest…"):
-        summary = digest_flow(cfg, period, out, email=email, force=force)
+        summary = with_task_runner(digest_flow, cfg)(cfg, period, out, email=email, force=force)
     result = summary.digest
     if result.status == "sent" and not force:
         console.print(
@@ -436,6 +440,39 @@ def stories_command(
     """Stories (one event, many outlets and languages), the biggest first: articles, outlets, languages, dates."""
     cfg = _config(config)
     _guarded(_stories, cfg, _parse_day(since, "since"), min_articles, limit, fmt)
+
+
+def _export(cfg: Config, folder: Path) -> None:
+    import time
+
+    from warehouse.export import export_parquet
+
+    started = time.perf_counter()
+    with console.status(f"exporting the warehouse to {folder}…"):
+        manifest = export_parquet(cfg.warehouse_path, folder)
+    tables = manifest["tables"]
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+    months = len(tables["articles"]["months"])
+    console.print(
+        f"exported {tables['articles']['rows']} articles ({months} month{'s' if months != 1 else ''}) and "
+        f"{len(tables) - 1} other tables to {folder} in {time.perf_counter() - started:.1f} s ({size:.1f} MiB); "
+        f"see {folder / 'README.md'}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def export(
+    parquet: Annotated[
+        Path, typer.Option("--parquet", help="Folder to write (replaced if it holds an earlier export).")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Export the warehouse as Parquet partitioned by month (hive style), for DuckDB, Spark or a data lake."""
+    cfg = _config(config)
+    _guarded(_export, cfg, parquet)
 
 
 feeds_app = typer.Typer(help="Manage the feed list and see each feed's health.", no_args_is_help=True)

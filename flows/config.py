@@ -19,7 +19,7 @@ SCHEMA: dict[str, dict[str, object]] = {
     "warehouse": {"path": "data/silkwatch.duckdb"},
     "seeds": {"dir": "seeds"},
     "feeds": {"file": "seeds/feeds.toml"},
-    "digest": {"dir": "reports", "period": "day"},
+    "digest": {"dir": "reports", "period": "day", "max_per_topic": 20},
     "fetch": {
         "allow_private_networks": False,
         "allowed_private_addresses": [],  # addresses or CIDR networks allowed even so, e.g. a local feed server
@@ -45,6 +45,10 @@ SCHEMA: dict[str, dict[str, object]] = {
         "ssl": False,
         "username": "",
     },
+    "pipeline": {
+        "task_runner": "threads",  # threads (Prefect's ThreadPoolTaskRunner) or dask (prefect-dask)
+        "dask_address": "",  # empty: a temporary local cluster; else an existing scheduler's address
+    },
     "schedule": {
         "timezone": "UTC",
         "ingest_every_minutes": 30,
@@ -53,6 +57,7 @@ SCHEMA: dict[str, dict[str, object]] = {
     },
 }
 PERIODS = ("day", "week", "all")
+TASK_RUNNERS = ("threads", "dask")
 
 
 class ConfigError(ValueError):
@@ -87,6 +92,9 @@ class Config:
     email: EmailConfig = field(repr=False)
     fetch: dict = field(default_factory=dict, repr=False)  # [fetch] knobs, see flows.fetch.FetchPolicy
     schedule: dict = field(default_factory=dict, repr=False)  # [schedule], see deployments/serve.py
+    digest_max_per_topic: int = 20  # articles shown per digest section; 0 shows all
+    task_runner: str = "threads"  # see flows/runners.py
+    dask_address: str = ""
 
 
 def _check_types(where: str, data: dict) -> None:
@@ -135,6 +143,11 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         except ValueError:
             bad = f"{value!r} is not an address or network"
             raise ConfigError(f"{where}: [fetch] allowed_private_addresses: {bad}") from None
+    if get("digest", "max_per_topic") < 0:
+        raise ConfigError(f"{where}: [digest] max_per_topic must be 0 (show all) or more")
+    runner = get("pipeline", "task_runner")
+    if runner not in TASK_RUNNERS:
+        raise ConfigError(f"{where}: [pipeline] task_runner must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
     warehouse = Path(os.environ["SILKWATCH_DB"]).resolve() if os.environ.get("SILKWATCH_DB") else None
     return Config(
         source=source,
@@ -146,6 +159,9 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         allow_private_networks=get("fetch", "allow_private_networks"),
         fetch={key: get("fetch", key) for key in SCHEMA["fetch"]},
         schedule=_schedule(where, {key: get("schedule", key) for key in SCHEMA["schedule"]}),
+        digest_max_per_topic=get("digest", "max_per_topic"),
+        task_runner=runner,
+        dask_address=get("pipeline", "dask_address"),
         email=EmailConfig(
             enabled=get("email", "enabled"),
             host=get("email", "host"),

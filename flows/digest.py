@@ -31,6 +31,7 @@ CHART_DAYS = 7
 NO_TOPIC = "No topic"
 MAX_EVIDENCE = 6
 MAX_LEAD_STORIES = 8  # the digest opens with at most this many stories of two or more articles
+MAX_PER_TOPIC = 20  # [digest] max_per_topic: items shown per section (0: all); totals always count all
 TOPIC_COLOURS = {"SCO": "#1f6f8b", "BRI": "#c8553d", "security": "#3d405b", "trade": "#588157"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
@@ -170,6 +171,17 @@ def _health_text(health: list[dict]) -> str:
     return "; ".join(parts) + ". Failing feeds are retried with backoff (at most daily), never dropped."
 
 
+def more_command(topic: str | None, since: datetime | None, until: datetime) -> str:
+    """A `silkwatch query` that lists every article of a section, for the ones a capped digest leaves out."""
+    where = ["t.topic = '" + topic + "'"] if topic else ["t.article_id IS NULL"]
+    where += [f"a.first_seen_at >= '{since:%Y-%m-%d %H:%M}'"] if since else []
+    where.append(f"a.first_seen_at <= '{until:%Y-%m-%d %H:%M}'")
+    return (
+        'silkwatch query "select a.title, a.source_name, a.first_seen_at, a.url from articles a '
+        f'left join article_topics t using (article_id) where {" and ".join(where)} order by a.first_seen_at desc"'
+    )
+
+
 def _change(now_n: int, before: int | None) -> str:
     if before is None:
         return ""
@@ -186,11 +198,16 @@ def build_context(
     health: list[dict] | None = None,
     previous_counts: dict | None = None,
     stories: list[dict] | None = None,
+    max_per_topic: int = MAX_PER_TOPIC,
 ) -> dict:
-    """Everything both templates show, as raw values (the templates escape). ``stories``
-    (``warehouse.stories.digest_stories``) puts the biggest stories first, their articles grouped
-    under them; the topic sections then name each story once instead of repeating its articles."""
+    """Everything both templates show, as raw values (the templates escape).
+
+    ``stories`` (``warehouse.stories.digest_stories``) puts the biggest stories first, their articles
+    grouped under them; the topic sections then name each story once instead of repeating its
+    articles. Each section shows its ``max_per_topic`` most important other articles (0: all) and
+    says how many more there are and how to list them; the totals count every article."""
     labels = {rules.topic: rules.label for rules in ruleset.topics}
+    since, until = period_bounds(period, now)
     lead = _lead_stories(stories or [], rows)
     story_of = {item_id: s for s in lead for item_id in s["article_ids"]}
     sections = []
@@ -202,29 +219,32 @@ def build_context(
         if not members:
             continue
         # Each article is shown in full once, under its first topic; later topics list it briefly,
-        # with the evidence for that topic, so every topic still lists all of its articles.
+        # with the evidence for that topic, so every topic still lists all of the articles it shows.
         in_stories = _story_refs(members, story_of)
         size = len(members)
         members = [r for r in members if r["article_id"] not in story_of]
-        full = [_item(r, topic) for r in members if r["article_id"] not in shown_in]
+        shown = members[:max_per_topic] if max_per_topic else members
+        full = [_item(r, topic) for r in shown if r["article_id"] not in shown_in]
         brief = [
-            {**_item(r, topic), "shown_in": shown_in[r["article_id"]]} for r in members if r["article_id"] in shown_in
+            {**_item(r, topic), "shown_in": shown_in[r["article_id"]]} for r in shown if r["article_id"] in shown_in
         ]
-        for r in members:
+        for r in shown:
             shown_in.setdefault(r["article_id"], topic)
+        more = {"more": len(members) - len(shown), "more_command": more_command(topic, since, until)}
         sections.append({"topic": topic, "label": labels[topic], "items": full, "brief": brief, "size": size,
-                         "stories": in_stories})  # fmt: skip
+                         "stories": in_stories, **more})  # fmt: skip
     untagged = [r for r in rows if not r["topics"]]
     if untagged:
-        items = [_item(r, None) for r in untagged if r["article_id"] not in story_of]
+        rest = [r for r in untagged if r["article_id"] not in story_of]
+        items = [_item(r, None) for r in (rest[:max_per_topic] if max_per_topic else rest)]
+        more = {"more": len(rest) - len(items), "more_command": more_command(None, since, until)}
         sections.append({"topic": None, "label": NO_TOPIC, "items": items, "brief": [], "size": len(untagged),
-                         "stories": _story_refs(untagged, story_of)})  # fmt: skip
+                         "stories": _story_refs(untagged, story_of), **more})  # fmt: skip
     counts = []
     for topic in (*TOPICS, None):
         n = len(untagged) if topic is None else sum(any(x["topic"] == topic for x in r["topics"]) for r in rows)
         before = None if previous_counts is None else previous_counts.get(topic, 0)
         counts.append({"label": labels.get(topic, NO_TOPIC), "count": n, "change": _change(n, before)})
-    since, _ = period_bounds(period, now)
     length = PERIOD_LENGTH[period]
     period_text = {"day": "New in the last 24 hours", "week": "New in the last 7 days"}.get(period, "Everything")
     return {
@@ -327,11 +347,13 @@ def write_digest(
     now: datetime | None = None,
     out: Path | None = None,
     force: bool = False,
+    max_per_topic: int = MAX_PER_TOPIC,
 ) -> DigestResult:
     """Build the digest for ``period`` ending at ``now``: markdown and HTML files, and a ``digests`` row.
 
     Articles in the previous digest of the same kind are not repeated. A digest already emailed is
-    left exactly as sent unless ``force``.
+    left exactly as sent unless ``force``. Sections show ``max_per_topic`` articles each (0: all);
+    the ``digests`` row records every article covered.
     """
     now = now or utc_now()
     since, until = period_bounds(period, now)
@@ -346,7 +368,8 @@ def write_digest(
         rows = digest_articles(con, since, until, exclude)
         before = topic_counts(con, since - PERIOD_LENGTH[period], since) if since else None
         stories = digest_stories(con, [r["article_id"] for r in rows])
-        context = build_context(rows, period, now, db_path, default_ruleset(), feed_health(con, now), before, stories)
+        context = build_context(rows, period, now, db_path, default_ruleset(), feed_health(con, now), before,
+                                stories, max_per_topic)  # fmt: skip
         png = chart_png(daily_topic_counts(con, until - timedelta(days=CHART_DAYS), until), until.date())
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, render_markdown(context))

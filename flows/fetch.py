@@ -16,6 +16,8 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -97,13 +99,24 @@ class FetchFailed(Exception):
 
 
 class HostLimiter:
-    """Per-host politeness shared by all threads: at most N requests at once, and a delay between starts."""
+    """Per-host politeness shared by all threads: at most N requests at once, and a delay between starts.
 
-    def __init__(self, per_host: int, delay: float):
+    Picklable, for task runners that ship tasks to other processes (Dask): a limiter unpickled in a
+    process is that process's one copy of it, shared by every task there, with fresh locks. So
+    politeness holds per process: N worker processes may each send to a host at the allowed rate.
+    """
+
+    def __init__(self, per_host: int, delay: float, key: str | None = None):
         self._per_host, self._delay = per_host, delay
+        self._key = key or uuid.uuid4().hex
         self._lock = threading.Lock()
         self._slots: dict[str, threading.Semaphore] = {}
         self._next_start: dict[str, float] = {}
+        with _process_limiters_lock:
+            _process_limiters[self._key] = self
+
+    def __reduce__(self):
+        return _limiter_in_this_process, (self._key, self._per_host, self._delay)
 
     @contextmanager
     def slot(self, host: str) -> Iterator[None]:
@@ -117,6 +130,17 @@ class HostLimiter:
             if start > now:
                 time.sleep(start - now)
             yield
+
+
+_process_limiters: weakref.WeakValueDictionary[str, HostLimiter] = weakref.WeakValueDictionary()
+_process_limiters_lock = threading.RLock()  # re-entered: HostLimiter() registers itself
+
+
+def _limiter_in_this_process(key: str, per_host: int, delay: float) -> HostLimiter:
+    """The limiter ``key`` of this process, made on first use (how a HostLimiter unpickles)."""
+    with _process_limiters_lock:
+        limiter = _process_limiters.get(key)
+        return limiter if limiter is not None else HostLimiter(per_host, delay, key)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

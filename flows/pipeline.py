@@ -14,11 +14,12 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.config import Config, EmailConfig, load_config
-from flows.digest import DigestResult, write_digest
+from flows.digest import MAX_PER_TOPIC, DigestResult, write_digest
 from flows.email import SendOutcome, retry_failed_sends, send_digest
 from flows.feeds import FeedOutcome, PageBatch, check_feed, fetch_pages, load_feed_list
 from flows.fetch import FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, copy_to_row, prepare_seeds, read_seeds, save_rows
+from flows.runners import with_task_runner
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.feeds import feed_states, known_source_urls, page_failure_counts, record_feed_check, sync_feeds
@@ -80,8 +81,10 @@ def fetch_pages_task(items: list, policy: FetchPolicy, limiter: HostLimiter, fai
 
 
 @task(name="write-digest", **_task)
-def write_digest_task(db_path: Path, digest_dir: Path, period: str, now, out=None, force=False) -> DigestResult:
-    result = write_digest(db_path, digest_dir, period, now, out=out, force=force)
+def write_digest_task(
+    db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC
+) -> DigestResult:
+    result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic)
     # The digest as a Prefect artifact, for whoever watches the runs in Prefect's UI.
     create_markdown_artifact(
         markdown=result.path.read_text("utf-8"),
@@ -196,8 +199,9 @@ def run_flow(
         if include_feeds:
             _ingest_feeds(config, summary, started)
         if write_report:
+            period = period or config.digest_period
             summary.digest = write_digest_task(
-                config.warehouse_path, config.digest_dir, period or config.digest_period, utc_now()
+                config.warehouse_path, config.digest_dir, period, utc_now(), max_per_topic=config.digest_max_per_topic
             )
         if config.email.enabled:
             summary.sends = retry_sends_task(config.warehouse_path, config.email)
@@ -241,7 +245,10 @@ def digest_flow(
     A digest already emailed is not built or sent again unless ``force``; failed sends of earlier
     digests are retried first.
     """
-    summary = DigestSummary(write_digest_task(config.warehouse_path, config.digest_dir, period, utc_now(), out, force))
+    summary = DigestSummary(
+        write_digest_task(config.warehouse_path, config.digest_dir, period, utc_now(), out, force,
+                          config.digest_max_per_topic)
+    )  # fmt: skip
     if email:
         summary.retried = retry_sends_task(config.warehouse_path, config.email)
         if summary.digest.digest_id not in {r.digest_id for r in summary.retried if r.sent}:
@@ -253,7 +260,8 @@ def digest_flow(
 @flow(name="silkwatch-scheduled-ingest")
 def scheduled_ingest(config_path: str) -> None:
     """Scheduled: ingest seeds and feeds (no digest)."""
-    summary = run_flow(load_config(Path(config_path)), write_report=False)
+    config = load_config(Path(config_path))
+    summary = with_task_runner(run_flow, config)(config, write_report=False)
     print(f"{summary.articles_new} new articles, {summary.feeds_ok} feeds ok, {summary.feeds_failed} failed")
 
 
@@ -261,6 +269,6 @@ def scheduled_ingest(config_path: str) -> None:
 def scheduled_digest(config_path: str, period: str = "day") -> None:
     """Scheduled: build the digest for the period and email it when [email] is enabled."""
     config = load_config(Path(config_path))
-    summary = digest_flow(config, period, email=config.email.enabled)
+    summary = with_task_runner(digest_flow, config)(config, period, email=config.email.enabled)
     if summary.send and not summary.send.sent and summary.send.reason.startswith("failed"):
         raise RuntimeError(f"digest {summary.digest.digest_id}: {summary.send.reason}")

@@ -9,25 +9,37 @@ import pyarrow as pa
 
 from warehouse.tx import registered
 
+# Period first: the articles of the period, then only their topics and copies (aggregating every
+# article's topics and copies before filtering cost seconds at a million articles). Rows are
+# appended in arrival order, so zone maps on the time columns skip all but the last row groups;
+# the redundant time bounds on topics and copies let them do so too: an article's copies are
+# seen, and its topics classified, no earlier than the article was first seen.
 DIGEST_ARTICLES = """
-WITH topics AS (
+WITH fresh AS (
+    SELECT article_id, title, url, source_name, published_at, first_seen_at, summary, language
+    FROM articles
+    WHERE ($since IS NULL OR first_seen_at >= $since) AND first_seen_at <= $until
+      AND article_id NOT IN (SELECT unnest($exclude::VARCHAR[]))
+), topics AS (
     SELECT article_id,
            list({'topic': topic, 'score': score, 'evidence': evidence} ORDER BY score DESC) AS topics
-    FROM article_topics GROUP BY article_id
+    FROM article_topics
+    WHERE ($since IS NULL OR classified_at >= $since) AND article_id IN (SELECT article_id FROM fresh)
+    GROUP BY article_id
 ), copies AS (
     SELECT article_id, count(*) AS copies,
            list(DISTINCT source_name) FILTER (WHERE source_name IS NOT NULL) AS outlets,
            list({'url': url, 'source_name': source_name} ORDER BY seen_at, url) AS sources
-    FROM article_sources GROUP BY article_id
+    FROM article_sources
+    WHERE ($since IS NULL OR seen_at >= $since) AND article_id IN (SELECT article_id FROM fresh)
+    GROUP BY article_id
 )
 SELECT a.article_id, a.title, a.url, a.source_name, a.published_at, a.first_seen_at, a.summary,
        a.language, coalesce(t.topics, []) AS topics, c.copies, coalesce(c.outlets, []) AS outlets,
        c.sources
-FROM articles a
+FROM fresh a
 LEFT JOIN topics t USING (article_id)
 LEFT JOIN copies c USING (article_id)
-WHERE ($since IS NULL OR a.first_seen_at >= $since) AND a.first_seen_at <= $until
-  AND NOT list_contains($exclude, a.article_id)
 ORDER BY c.copies DESC, coalesce(a.published_at, a.first_seen_at) DESC, a.article_id
 """
 
@@ -49,7 +61,9 @@ def topic_counts(con: duckdb.DuckDBPyConnection, since: datetime | None, until: 
     rows = con.execute(
         """
         SELECT t.topic, count(DISTINCT a.article_id)
-        FROM articles a LEFT JOIN article_topics t USING (article_id)
+        FROM articles a
+        LEFT JOIN (SELECT article_id, topic FROM article_topics WHERE $since IS NULL OR classified_at >= $since) t
+             USING (article_id)  -- classified no earlier than first seen: the bound skips older row groups
         WHERE ($since IS NULL OR a.first_seen_at >= $since) AND a.first_seen_at < $until
         GROUP BY t.topic
         """,
@@ -58,16 +72,18 @@ def topic_counts(con: duckdb.DuckDBPyConnection, since: datetime | None, until: 
     return dict(rows)
 
 
-def daily_topic_counts(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime) -> list[tuple]:
-    """(day, topic, articles) by first-seen day, for the digest's chart."""
+def daily_topic_counts(con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime) -> list[tuple]:
+    """(day, topic, articles) by first-seen day in [since, until] (``since`` None: from the first article),
+    for the digest's chart and for trends over the whole archive."""
     return con.execute(
         """
         SELECT a.first_seen_at::DATE AS day, t.topic, count(*) AS n
         FROM articles a JOIN article_topics t USING (article_id)
-        WHERE a.first_seen_at >= ? AND a.first_seen_at <= ?
+        WHERE ($since IS NULL OR a.first_seen_at >= $since) AND a.first_seen_at <= $until
+          AND ($since IS NULL OR t.classified_at >= $since)  -- redundant, as in topic_counts: skips row groups
         GROUP BY ALL ORDER BY ALL
         """,
-        [since, until],
+        {"since": since, "until": until},
     ).fetchall()
 
 
@@ -78,13 +94,12 @@ def digest_record(con: duckdb.DuckDBPyConnection, digest_id: str) -> dict | None
 
 def previous_digest(con: duckdb.DuckDBPyConnection, kind: str, before_id: str) -> dict | None:
     """The most recent other digest of this kind (its articles are not repeated)."""
-    rows = _records(
-        con.execute(
-            "SELECT * FROM digests WHERE kind = ? AND digest_id <> ? ORDER BY period_end DESC LIMIT 1",
-            [kind, before_id],
-        )
-    )
-    return rows[0] if rows else None
+    # Its key first, then the row by key: ordering whole rows would read every digest's article list.
+    found = con.execute(
+        "SELECT digest_id FROM digests WHERE kind = ? AND digest_id <> ? ORDER BY period_end DESC LIMIT 1",
+        [kind, before_id],
+    ).fetchone()
+    return digest_record(con, found[0]) if found else None
 
 
 def digests_to_send(con: duckdb.DuckDBPyConnection) -> list[dict]:
