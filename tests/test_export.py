@@ -50,9 +50,16 @@ def test_export_reads_back_equal_per_table_with_month_partitions(warehouse, tmp_
     out = tmp_path / "lake"
     manifest = export_parquet(warehouse, out)
     assert manifest["tables"]["articles"]["months"] == ["2026-10", "2026-11"]
-    assert {"articles", "article_sources", "article_topics", "article_entities", "fetch_log", *WHOLE} <= set(
-        manifest["tables"]
-    )
+    assert {
+        "articles",
+        "article_sources",
+        "article_topics",
+        "article_entities",
+        "story_articles",
+        "stories",
+        "fetch_log",
+        *WHOLE,
+    } <= set(manifest["tables"])
     assert not {"search_terms", "lsh_bands", "copy_signatures"} & set(manifest["tables"])
     assert (out / "README.md").read_text("utf-8").count("read_parquet") >= 2
     assert json.loads((out / "_manifest.json").read_text("utf-8")) == manifest
@@ -112,7 +119,7 @@ def test_cli_export_and_its_exit_codes(warehouse, tmp_path):
     silkwatch = [str(Path(sys.executable).with_name("silkwatch")), "export", "--config", "silkwatch.toml"]
     done = subprocess.run([*silkwatch, "--parquet", "lake"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "exported 5 articles (2 months) and 7 other tables" in done.stdout
+    assert "exported 5 articles (2 months) and 9 other tables" in done.stdout
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("x", "utf-8")
     refused = subprocess.run([*silkwatch, "--parquet", "notes"], cwd=tmp_path, capture_output=True, text=True)
