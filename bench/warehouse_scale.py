@@ -11,6 +11,8 @@ migrations), in bulk SQL over a pool of real sentences (the corpora bodies and t
 - article_topics: 60% of articles have a topic, a third of those a second one, with a score,
   evidence phrases and matches; article_entities: half of the articles name one or two entities;
 - article_sources: 1-3 copies per article from different outlets, seen within hours;
+- stories: 60% of articles in events of ~5 articles over about two days, the rest alone, with the
+  per-story counts the digest's "Top stories" lead reads;
 - feeds (the configured list, two failing), runs and fetch_log (a feed check every two hours),
   and the weekly digests of every earlier week (with their article ids).
 
@@ -187,6 +189,29 @@ def build(db: Path, n: int) -> None:
             """,
             {"now": NOW},
         )
+        # Stories: 60% of articles belong to an event covered by ~5 articles over about two days,
+        # the rest are stories of one article, as clustering leaves them.
+        con.execute(
+            """
+            INSERT INTO story_articles
+            SELECT article_id,
+                   'st-' || CASE WHEN rnd(i, 'q', 100) < 60 THEN (i // 2000)::VARCHAR || '-' || rnd(i, 's', 240)
+                                 ELSE article_id END,
+                   seen
+            FROM base ORDER BY i
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO stories
+            SELECT story_id, min(a.title), min(a.article_id), min(coalesce(a.published_at, a.first_seen_at)),
+                   max(coalesce(a.published_at, a.first_seen_at)), mode(a.first_seen_at::DATE), count(*),
+                   count(DISTINCT a.source_name), count(DISTINCT a.language), list(DISTINCT a.source_name),
+                   list(DISTINCT a.language), [], min(a.first_seen_at), max(a.first_seen_at), '2026.11.23-1', '{}'
+            FROM story_articles sa JOIN articles a USING (article_id)
+            GROUP BY story_id ORDER BY min(a.first_seen_at)
+            """
+        )
         for name in ("_pool", "_feeds", "_entities", "_evidence"):
             con.unregister(name)
         con.execute("CHECKPOINT")
@@ -228,8 +253,8 @@ def main() -> int:
         db_mib = db.stat().st_size / 2**20
         with open_warehouse(db, read_only=True) as con:
             counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                      for t in ("articles", "article_sources", "article_topics", "article_entities", "digests",
-                                "fetch_log")}  # fmt: skip
+                      for t in ("articles", "article_sources", "article_topics", "article_entities", "stories",
+                                "digests", "fetch_log")}  # fmt: skip
             text_mb = con.execute("SELECT sum(strlen(text)) / 1e6 FROM articles").fetchone()[0]
         try:
             import warehouse.export  # noqa: F401 - the export is measured when this silkwatch has it
