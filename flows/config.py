@@ -15,7 +15,7 @@ DEFAULT_CONFIG_NAME = "silkwatch.toml"
 
 # section -> key -> default (the default's type is the key's type; None means "string or absent")
 SCHEMA: dict[str, dict[str, object]] = {
-    "warehouse": {"path": "data/silkwatch.duckdb"},
+    "warehouse": {"path": "data/silkwatch.duckdb", "lock_wait_seconds": 0.0},
     "seeds": {"dir": "seeds"},
     "feeds": {"file": "seeds/feeds.toml"},
     "digest": {"dir": "reports", "period": "day"},
@@ -85,6 +85,7 @@ class Config:
     email: EmailConfig = field(repr=False)
     fetch: dict = field(default_factory=dict, repr=False)  # [fetch] knobs, see flows.fetch.FetchPolicy
     schedule: dict = field(default_factory=dict, repr=False)  # [schedule], see deployments/serve.py
+    lock_wait_seconds: float = 0.0  # how long a writer waits for another's writer lock (warehouse/lock.py)
 
 
 def _check_types(where: str, data: dict) -> None:
@@ -138,6 +139,7 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         allow_private_networks=get("fetch", "allow_private_networks"),
         fetch={key: get("fetch", key) for key in SCHEMA["fetch"]},
         schedule=_schedule(where, {key: get("schedule", key) for key in SCHEMA["schedule"]}),
+        lock_wait_seconds=_non_negative(where, "warehouse", "lock_wait_seconds", get("warehouse", "lock_wait_seconds")),
         email=EmailConfig(
             enabled=get("email", "enabled"),
             host=get("email", "host"),
@@ -149,6 +151,12 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
             username=get("email", "username"),
         ),
     )
+
+
+def _non_negative(where: str, section: str, key: str, value: float) -> float:
+    if value < 0:
+        raise ConfigError(f"{where}: [{section}] {key} must be 0 or more, got {value!r}")
+    return float(value)
 
 
 def _schedule(where: str, schedule: dict) -> dict:
