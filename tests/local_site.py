@@ -135,8 +135,9 @@ def silkwatch_env(**extra: str) -> dict:
     small page batches, no inherited config or warehouse override."""
     from prefect.settings import PREFECT_API_URL
 
-    env = {**os.environ, "COLUMNS": "200", "PREFECT_API_URL": PREFECT_API_URL.value(),
-           "SILKWATCH_PAGE_BATCH_SIZE": "3", **extra}  # fmt: skip
+    env = {**os.environ, "COLUMNS": "200", "SILKWATCH_PAGE_BATCH_SIZE": "3", **extra}
+    if PREFECT_API_URL.value():  # inside the session's prefect_harness
+        env["PREFECT_API_URL"] = PREFECT_API_URL.value()
     for name in ("SILKWATCH_CONFIG", "SILKWATCH_DB", "SILKWATCH_FAULT"):
         if name not in extra:
             env.pop(name, None)
