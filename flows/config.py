@@ -193,7 +193,7 @@ def load_config(explicit: Path | None = None) -> Config:
     if path.is_dir():
         raise ConfigError(f"{path}: is a directory, not a config file")
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(path.read_text("utf-8-sig"))  # a BOM (Windows editors) is not an error
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:

@@ -57,8 +57,15 @@ def format_date(value: datetime | None) -> str:
     return f"{text}, {value:%H:%M}" if (value.hour, value.minute) != (0, 0) else text
 
 
+_URL_UNSAFE = re.compile(r'[\x00-\x20\x7f<>"`]')  # would end a link or start a new markdown line
+
+
 def _link(url: str) -> str | None:
-    return url if url.startswith(("http://", "https://")) else None
+    """Only http(s) URLs become links (no javascript:, data:, file:), with characters that could
+    break out of the link percent-encoded."""
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    return _URL_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
 def _item(row: dict, topic: str | None) -> dict:

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.local_site import LocalSite, make_workdir, rows_missing, run, snapshot, start
 from flows.config import load_config
 from flows.pipeline import run_flow
+from tests.local_site import LocalSite, make_workdir, rows_missing, run, snapshot, start
 from warehouse.db import check_integrity, open_warehouse
 from warehouse.lock import writer_lock
 
