@@ -57,12 +57,12 @@ def format_date(value: datetime | None) -> str:
     return f"{text}, {value:%H:%M}" if (value.hour, value.minute) != (0, 0) else text
 
 
-_URL_UNSAFE = re.compile(r'[\x00-\x20\x7f<>"`]')  # would end a link or start a new markdown line
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # would end a markdown link and start a new line
 
 
 def _link(url: str) -> str | None:
-    """Only http(s) URLs become links (no javascript:, data:, file:), with characters that could
-    break out of the link percent-encoded."""
+    """Only http(s) URLs become links (no javascript:, data:, file:), with spaces and control
+    characters percent-encoded (quotes and brackets are escaped by each template)."""
     if not url.lower().startswith(("http://", "https://")):
         return None
     return _URL_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", url)

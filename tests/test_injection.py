@@ -96,7 +96,7 @@ def test_digest_html_keeps_article_text_as_text():
     assert 'onmouseover="x' not in html
     assert "javascript:" not in html  # not a link, and not even shown as an href
     newline_url = _row(url='https://example.org/a"><script>x</script>\n')
-    assert '<a href="https://example.org/a%22%3E%3Cscript%3Ex%3C/script%3E%0A"' in render_html(
+    assert '<a href="https://example.org/a&#34;&gt;&lt;script&gt;x&lt;/script&gt;%0A"' in render_html(
         _context([newline_url]), None
     )
 
