@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.silkwatch-installed
 # Quiet, offline-friendly Prefect for command-line use (no telemetry, no INFO chatter).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test lint eval bench clean
+.PHONY: setup run test lint eval bench reliability clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,11 @@ bench: setup
 	$(BIN)/python -m bench.dedupe
 	$(BIN)/python -m bench.classify
 	$(BIN)/python -m bench.search $(SEARCH_N)
+
+# The reliability suite alone (hostile input, network safety, crashes, concurrency, injection),
+# then its table: cases tried, survived and data lost per category.
+reliability: setup
+	$(BIN)/python -m pytest -m reliability --reliability-report -q
 
 lint: setup
 	$(BIN)/ruff check .

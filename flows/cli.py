@@ -122,11 +122,22 @@ def _print_ingest(summary) -> None:
         err.print("  details: `silkwatch feeds list`; failing feeds are retried with backoff", highlight=False)
 
 
+def _writing(cfg: Config, command: str):
+    """The warehouse's writer lock for a writing command: another writer makes it wait up to
+    [warehouse] lock_wait_seconds, then exit 75 naming the holder (warehouse/lock.py)."""
+    from warehouse.lock import writer_lock
+
+    return writer_lock(cfg.warehouse_path, cfg.lock_wait_seconds, command)
+
+
 def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
     from flows.pipeline import run_flow  # imports Prefect: only for commands that need it
     from flows.runners import with_task_runner
 
-    with console.status("ingesting seeds and feeds, cleaning, classifying, loading…"):
+    with (
+        _writing(config, "run" if write_report else "ingest"),
+        console.status("ingesting seeds and feeds, cleaning, classifying, loading…"),
+    ):
         summary = with_task_runner(run_flow, config)(
             config, period=period, write_report=write_report, include_feeds=include_feeds
         )
@@ -162,7 +173,7 @@ def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool
     from flows.pipeline import digest_flow
     from flows.runners import with_task_runner
 
-    with console.status("building the digest…"):
+    with _writing(cfg, "digest"), console.status("building the digest…"):
         summary = with_task_runner(digest_flow, cfg)(cfg, period, out, email=email, force=force)
     result = summary.digest
     if result.status == "sent" and not force:
@@ -239,10 +250,15 @@ def _query(cfg: Config, sql: str, fmt: OutputFormat) -> None:
     import duckdb
 
     from warehouse.db import open_warehouse
+    from warehouse.readonly import ReadOnlyViolation, check_reading_sql, lock_down
 
     with open_warehouse(cfg.warehouse_path, read_only=True) as con:
         try:
+            check_reading_sql(sql)
+            lock_down(con)
             cur = con.execute(sql)
+        except ReadOnlyViolation as exc:
+            raise fail(f"query refused: silkwatch query is read-only: {exc}", EXIT_BAD_INPUT) from None
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             if "read-only" in message.lower():
@@ -346,7 +362,11 @@ def _reindex(cfg: Config) -> None:
     from warehouse.db import open_warehouse
 
     started = time.perf_counter()
-    with open_warehouse(cfg.warehouse_path) as con, console.status("rebuilding the search index…"):
+    with (
+        _writing(cfg, "reindex"),
+        open_warehouse(cfg.warehouse_path) as con,
+        console.status("rebuilding the search index…"),
+    ):
         n = index_pending(con, everything=True)
     console.print(f"indexed {n} articles in {time.perf_counter() - started:.1f} s", highlight=False, markup=False)
 
@@ -364,7 +384,11 @@ def _reclassify(cfg: Config) -> None:
     from parsers.classify import default_ruleset
     from warehouse.db import open_warehouse
 
-    with open_warehouse(cfg.warehouse_path) as con, console.status("re-labelling the stored articles…"):
+    with (
+        _writing(cfg, "reclassify"),
+        open_warehouse(cfg.warehouse_path) as con,
+        console.status("re-labelling the stored articles…"),
+    ):
         changes = reclassify(con)
         clustered = cluster_pending(con, everything=True)  # stories follow the new entities and topics
     table = Table("topic", "before", "after", "added", "removed", caption=f"rules version {default_ruleset().version}")
@@ -388,7 +412,11 @@ def _recluster(cfg: Config) -> None:
     from warehouse.db import open_warehouse
 
     started = time.perf_counter()
-    with open_warehouse(cfg.warehouse_path) as con, console.status("re-clustering the stored articles…"):
+    with (
+        _writing(cfg, "recluster"),
+        open_warehouse(cfg.warehouse_path) as con,
+        console.status("re-clustering the stored articles…"),
+    ):
         n = cluster_pending(con, everything=True)
         (stories,) = con.execute("SELECT count(*) FROM stories").fetchone()
     took = time.perf_counter() - started
@@ -530,6 +558,11 @@ def feeds_list(config: ConfigOption = None) -> None:
 
 
 def _feeds_check(cfg: Config, only: str | None) -> None:
+    with _writing(cfg, "feeds check"):
+        _check_feeds(cfg, only)
+
+
+def _check_feeds(cfg: Config, only: str | None) -> None:
     from flows.feeds import check_feed, load_feed_list
     from flows.fetch import HostLimiter, policy_from_config
     from warehouse.clock import utc_now
@@ -583,6 +616,11 @@ def feeds_check(
 
 
 def _feeds_add(cfg: Config, url: str, name: str | None, language: str | None) -> None:
+    with _writing(cfg, "feeds add"):  # the feed list is the run's input: not changed under a run
+        _add_feed(cfg, url, name, language)
+
+
+def _add_feed(cfg: Config, url: str, name: str | None, language: str | None) -> None:
     from flows.feeds import append_feed, check_feed, load_feed_list
     from flows.fetch import HostLimiter, policy_from_config
     from parsers.urls import canonical_url

@@ -16,7 +16,7 @@ DEFAULT_CONFIG_NAME = "silkwatch.toml"
 
 # section -> key -> default (the default's type is the key's type; None means "string or absent")
 SCHEMA: dict[str, dict[str, object]] = {
-    "warehouse": {"path": "data/silkwatch.duckdb"},
+    "warehouse": {"path": "data/silkwatch.duckdb", "lock_wait_seconds": 0.0},
     "seeds": {"dir": "seeds"},
     "feeds": {"file": "seeds/feeds.toml"},
     "digest": {"dir": "reports", "period": "day", "max_per_topic": 20},
@@ -95,6 +95,7 @@ class Config:
     digest_max_per_topic: int = 20  # articles shown per digest section; 0 shows all
     task_runner: str = "threads"  # see flows/runners.py
     dask_address: str = ""
+    lock_wait_seconds: float = 0.0  # how long a writer waits for another's writer lock (warehouse/lock.py)
 
 
 def _check_types(where: str, data: dict) -> None:
@@ -162,6 +163,7 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         digest_max_per_topic=get("digest", "max_per_topic"),
         task_runner=runner,
         dask_address=get("pipeline", "dask_address"),
+        lock_wait_seconds=_non_negative(where, "warehouse", "lock_wait_seconds", get("warehouse", "lock_wait_seconds")),
         email=EmailConfig(
             enabled=get("email", "enabled"),
             host=get("email", "host"),
@@ -173,6 +175,12 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
             username=get("email", "username"),
         ),
     )
+
+
+def _non_negative(where: str, section: str, key: str, value: float) -> float:
+    if value < 0:
+        raise ConfigError(f"{where}: [{section}] {key} must be 0 or more, got {value!r}")
+    return float(value)
 
 
 def _schedule(where: str, schedule: dict) -> dict:
@@ -209,7 +217,7 @@ def load_config(explicit: Path | None = None) -> Config:
     if path.is_dir():
         raise ConfigError(f"{path}: is a directory, not a config file")
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(path.read_text("utf-8-sig"))  # a BOM (Windows editors) is not an error
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:

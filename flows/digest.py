@@ -20,6 +20,7 @@ from parsers.classify import Ruleset, default_ruleset
 from parsers.model import TOPICS
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
+from warehouse.faults import fault_point
 from warehouse.feeds import feed_health
 from warehouse.load import save_digest
 from warehouse.queries import daily_topic_counts, digest_articles, digest_record, previous_digest, topic_counts
@@ -59,8 +60,15 @@ def format_date(value: datetime | None) -> str:
     return f"{text}, {value:%H:%M}" if (value.hour, value.minute) != (0, 0) else text
 
 
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # would end a markdown link and start a new line
+
+
 def _link(url: str) -> str | None:
-    return url if url.startswith(("http://", "https://")) else None
+    """Only http(s) URLs become links (no javascript:, data:, file:), with spaces and control
+    characters percent-encoded (quotes and brackets are escaped by each template)."""
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    return _URL_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
 def _item(row: dict, topic: str | None) -> dict:
@@ -336,7 +344,12 @@ class DigestResult:
 
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, "utf-8")
+    with tmp.open("w", encoding="utf-8") as out:  # in two writes, so a crash test can stop it half-way
+        half = len(text) // 2
+        out.write(text[:half])
+        out.flush()
+        fault_point("digest-write")
+        out.write(text[half:])
     tmp.replace(path)  # readers never see a half-written digest
 
 

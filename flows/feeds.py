@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ def load_feed_list(path: Path) -> list[dict]:
     if not path.exists():
         return []
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(path.read_text("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise FeedListError(f"{path}: invalid TOML: {exc}") from exc
     feeds, seen = [], set()
@@ -54,7 +55,9 @@ def append_feed(path: Path, url: str, name: str | None, language: str | None) ->
 
 
 def _toml_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A TOML basic string: quotes, backslashes and every control character escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", escaped) + '"'
 
 
 @dataclass

@@ -22,7 +22,9 @@ from parsers.seeds import SeedError, decode_seed, parse_seed
 from parsers.text import summarise
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
+from warehouse.faults import fault_point
 from warehouse.load import SaveResult, save_copies, save_fetch_log
+from warehouse.tx import transaction
 
 MAX_SEED_BYTES = 5 * 1024 * 1024  # a seed is one article; anything larger is not
 
@@ -144,11 +146,16 @@ def prepare_seeds(seeds: list[SeedText], ruleset: Ruleset | None = None) -> Batc
 
 
 def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at: datetime) -> SaveResult:
-    """Save one batch of article rows and its fetch-log rows; the file is closed afterwards."""
-    with open_warehouse(db_path) as con:
+    """Save one batch of article rows and its fetch-log rows; the file is closed afterwards.
+
+    Copies, signatures, topics, entities, search index and fetch log commit as one transaction:
+    a run killed at any point leaves all of the batch or none of it."""
+    with open_warehouse(db_path) as con, transaction(con):
         assign_near_duplicates(con, rows)
         result = save_copies(con, rows, seen_at)
-        index_pending(con)  # new articles and merged texts; heals any entry a killed run left stale
+        index_pending(con)  # new articles and merged texts
         cluster_pending(con)  # articles without a story join one (a late article its existing story)
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
+        fault_point("save-before-commit")
+    fault_point("batch-saved")
     return result

@@ -5,6 +5,7 @@ One task per batch (never per article): each Prefect task run costs milliseconds
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,12 @@ from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.feeds import feed_states, known_source_urls, page_failure_counts, record_feed_check, sync_feeds
 from warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
+from warehouse.lock import writer_lock
+from warehouse.tx import transaction
 
 BATCH_SIZE = 500  # article copies per prepare/save task
-PAGE_BATCH_SIZE = 200  # pages per fetch+extract task
+# pages per fetch+extract task (the crash tests set small batches through the environment)
+PAGE_BATCH_SIZE = int(os.environ.get("SILKWATCH_PAGE_BATCH_SIZE", "200"))
 
 # Inputs are large plain data: no caching by input hash, no result persistence.
 _task = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -55,7 +59,7 @@ def check_feed_task(feed: dict, state: dict | None, policy: FetchPolicy, limiter
 @task(name="record-feed-checks", **_task)
 def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, now) -> tuple[list, dict]:
     """Write each feed's health and fetch-log row; return the entries not stored yet, with past page failures."""
-    with open_warehouse(db_path) as con:
+    with open_warehouse(db_path) as con, transaction(con):  # feed states and their log rows together
         links = [e.link for o in outcomes for e in o.entries if e.link]
         known = known_source_urls(con, links)
         new_items, seen = [], set()
@@ -256,12 +260,19 @@ def digest_flow(
     return summary
 
 
+def _scheduled_wait(config: Config) -> float:
+    """A scheduled flow finding another writer at work waits for it (up to one ingest interval,
+    when the next scheduled ingest takes over) instead of failing like an impatient CLI user."""
+    return max(config.lock_wait_seconds, config.schedule["ingest_every_minutes"] * 60.0)
+
+
 # Deployments take the config file's path: a flow run's parameters must be plain JSON.
 @flow(name="silkwatch-scheduled-ingest")
 def scheduled_ingest(config_path: str) -> None:
     """Scheduled: ingest seeds and feeds (no digest)."""
     config = load_config(Path(config_path))
-    summary = with_task_runner(run_flow, config)(config, write_report=False)
+    with writer_lock(config.warehouse_path, _scheduled_wait(config), "scheduled ingest"):
+        summary = with_task_runner(run_flow, config)(config, write_report=False)
     print(f"{summary.articles_new} new articles, {summary.feeds_ok} feeds ok, {summary.feeds_failed} failed")
 
 
@@ -269,6 +280,7 @@ def scheduled_ingest(config_path: str) -> None:
 def scheduled_digest(config_path: str, period: str = "day") -> None:
     """Scheduled: build the digest for the period and email it when [email] is enabled."""
     config = load_config(Path(config_path))
-    summary = with_task_runner(digest_flow, config)(config, period, email=config.email.enabled)
+    with writer_lock(config.warehouse_path, _scheduled_wait(config), f"scheduled {period} digest"):
+        summary = with_task_runner(digest_flow, config)(config, period, email=config.email.enabled)
     if summary.send and not summary.send.sent and summary.send.reason.startswith("failed"):
         raise RuntimeError(f"digest {summary.digest.digest_id}: {summary.send.reason}")

@@ -12,6 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability import (  # noqa: F401 - hooks of `make reliability`'s table, registered here
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_terminal_summary,
+)
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]

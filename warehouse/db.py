@@ -15,6 +15,9 @@ import duckdb
 from warehouse.schema import ensure_db_shape
 
 BUSY_POLL_SECONDS = 0.2
+# A writer holding the writer lock (warehouse/lock.py) can only be kept out by readers (query,
+# search), which hold the file briefly: it waits for them rather than failing the run.
+READER_GRACE_SECONDS = 30.0
 
 
 class WarehouseError(RuntimeError):
@@ -40,13 +43,18 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 @contextmanager
 def open_warehouse(
-    path: Path, *, read_only: bool = False, wait_seconds: float = 0.0
+    path: Path, *, read_only: bool = False, wait_seconds: float | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse file, bring its schema up to date (writers only), and close it after.
 
-    ``wait_seconds`` > 0 waits that long for a busy file before giving up with ``WarehouseBusy``.
+    ``wait_seconds`` > 0 waits that long for a busy file before giving up with ``WarehouseBusy``;
+    by default a writer holding the writer lock waits ``READER_GRACE_SECONDS``, anyone else not at all.
     """
+    from warehouse.lock import holds_writer_lock  # lock.py imports this module's errors
+
     path = Path(path)
+    if wait_seconds is None:
+        wait_seconds = READER_GRACE_SECONDS if not read_only and holds_writer_lock(path) else 0.0
     if path.is_dir():
         raise WarehouseError(f"{path}: is a directory; [warehouse] path must name a DuckDB file")
     if read_only and not path.exists():
@@ -74,8 +82,13 @@ def open_warehouse(
         con.close()
 
 
-def check_integrity(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Problems that a consistent warehouse never has; an empty list means all is well."""
+def check_integrity(con: duckdb.DuckDBPyConnection, *, indexed: bool = False, idle: bool = False) -> list[str]:
+    """Problems that a consistent warehouse never has; an empty list means all is well.
+
+    ``indexed``: every article must be in the search index (true of every warehouse loaded through
+    ``flows.ingest.save_rows``, which indexes in the same transaction). ``idle``: no run is in
+    progress, so none may be left 'running' (the next run marks a killed one 'interrupted').
+    """
     checks = {
         "sources without an article": """
             SELECT count(*) FROM article_sources s ANTI JOIN articles a USING (article_id)""",
@@ -91,7 +104,25 @@ def check_integrity(con: duckdb.DuckDBPyConnection) -> list[str]:
             SELECT count(*) FROM stories s ANTI JOIN story_articles m USING (story_id)""",
         "articles without any source": """
             SELECT count(*) FROM articles a ANTI JOIN article_sources s USING (article_id)""",
+        "copy signatures without their copy (same url and article)": """
+            SELECT count(*) FROM copy_signatures ANTI JOIN article_sources USING (url, article_id)""",
+        "LSH band keys without their copy's signature": """
+            SELECT count(*) FROM lsh_bands ANTI JOIN copy_signatures USING (url, article_id)""",
+        "copy signatures without LSH band keys": """
+            SELECT count(*) FROM copy_signatures ANTI JOIN lsh_bands USING (url, article_id)""",
+        "search index entries without an article": """
+            SELECT count(*) FROM search_docs ANTI JOIN articles USING (article_id)""",
+        "search terms without an indexed article": """
+            SELECT count(DISTINCT article_id) FROM search_terms ANTI JOIN search_docs USING (article_id)""",
+        "search index entries from an older text": """
+            SELECT count(*) FROM search_docs d JOIN articles a USING (article_id)
+            WHERE d.content_hash <> a.content_hash""",
     }
+    if indexed:
+        checks["articles missing from the search index"] = """
+            SELECT count(*) FROM articles ANTI JOIN search_docs USING (article_id)"""
+    if idle:
+        checks["runs left 'running'"] = "SELECT count(*) FROM runs WHERE status = 'running'"
     problems = []
     for name, sql in checks.items():
         (count,) = con.execute(sql).fetchone()

@@ -13,6 +13,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from warehouse.faults import fault_point
 from warehouse.tx import keys_table, registered, transaction
 
 BM25_K1 = 1.2
@@ -51,6 +52,7 @@ def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, 
     with registered(con, _ids=keys_table(ids, "article_id"), _docs=doc_table, _terms=term_table), transaction(con):
         con.execute("DELETE FROM search_terms WHERE article_id IN (SELECT article_id FROM _ids)")
         con.execute("DELETE FROM search_docs WHERE article_id IN (SELECT article_id FROM _ids)")
+        fault_point("indexing")
         con.execute("INSERT INTO search_docs BY NAME SELECT * FROM _docs")
         con.execute("INSERT INTO search_terms BY NAME SELECT * FROM _terms")
 

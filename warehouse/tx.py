@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 import pyarrow as pa
@@ -17,14 +17,38 @@ def registered(con: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[N
         con.register(name, data)
     try:
         yield
-    finally:
+    except BaseException:
+        # inside an enclosing transaction that is now aborted, unregistering fails: keep the first error
         for name in tables:
-            con.unregister(name)
+            with suppress(duckdb.Error):
+                con.unregister(name)
+        raise
+    for name in tables:
+        con.unregister(name)
+
+
+_open_transactions: set[int] = set()  # id() of connections inside ``transaction``
 
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """All or nothing: a killed or failing write leaves the warehouse as it was."""
+    """All or nothing: a killed or failing write leaves the warehouse as it was.
+
+    Inside another ``transaction`` on the same connection it joins that one, which commits or
+    rolls back the whole (a load saves copies and indexes them as one unit)."""
+    if id(con) in _open_transactions:
+        yield
+        return
+    _open_transactions.add(id(con))
+    try:
+        with _begin_commit(con):
+            yield
+    finally:
+        _open_transactions.discard(id(con))
+
+
+@contextmanager
+def _begin_commit(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("BEGIN TRANSACTION")
     try:
         yield

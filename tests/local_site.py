@@ -1,0 +1,176 @@
+"""A news site on 127.0.0.1 for whole-run reliability tests, and the helpers around it.
+
+Two RSS feeds (ETag-aware, as real servers are) with the 8 fixture pages and one more URL that
+carries the same page as the first (a duplicate copy): 9 pages, so small page batches
+(``SILKWATCH_PAGE_BATCH_SIZE``) make several save batches. Any path can be held: the server
+answers it only when the test releases it, so a test can act while a run waits on the network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import duckdb
+
+from tests.conftest import FIXTURES, SEEDS
+
+SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
+PAGES = sorted((FIXTURES / "pages").glob("*.html"))
+HOLD_TIMEOUT = 60  # seconds a held response waits for its release before answering anyway
+
+# Per table, the columns that depend on when and in which run a row was written.
+RUN_DEPENDENT = {
+    "articles": ["first_seen_at"],
+    "article_sources": ["seen_at"],
+    "article_topics": ["classified_at"],
+    "article_entities": [],
+    "copy_signatures": [],
+    "lsh_bands": [],
+    "search_docs": [],
+    "search_terms": [],
+}
+
+
+class LocalSite:
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self._held: dict[str, threading.Event] = {}
+        self.arrived: dict[str, threading.Event] = {}
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.requests.append(self.path)
+                if self.path in site._held:
+                    site.arrived[self.path].set()
+                    site._held[self.path].wait(HOLD_TIMEOUT)
+                status, body, headers = site.respond(self.path, self.headers.get("If-None-Match"))
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the client was killed while we held its request
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.pages = {f"/news/{i}": path for i, path in enumerate(PAGES)}
+        self.pages[f"/news/{len(PAGES)}-copy"] = PAGES[0]  # the same story at a second URL
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def feed(self, paths: list[str]) -> bytes:
+        day = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+        items = "".join(
+            f"<item><link>{escape(self.base + p)}</link><title>Story {escape(p)}</title>"
+            f"<description>A summary of story {escape(p)}.</description>"
+            f"<pubDate>{format_datetime(day + timedelta(hours=i))}</pubDate></item>"
+            for i, p in enumerate(paths)
+        )
+        head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Local news</title>'
+        return f"{head}{items}</channel></rss>".encode()
+
+    def respond(self, path: str, etag: str | None) -> tuple[int, bytes, dict]:
+        paths = list(self.pages)
+        feeds = {"/feed-a.xml": paths[:5], "/feed-b.xml": paths[5:]}
+        if path in feeds:
+            if etag == '"v1"':
+                return 304, b"", {"ETag": '"v1"'}
+            return 200, self.feed(feeds[path]), {"Content-Type": "application/rss+xml", "ETag": '"v1"'}
+        if path in self.pages:
+            return 200, self.pages[path].read_bytes(), {"Content-Type": "text/html; charset=utf-8"}
+        return 404, b"not found", {"Content-Type": "text/plain"}
+
+    def hold(self, path: str) -> None:
+        self._held[path] = threading.Event()
+        self.arrived[path] = threading.Event()
+
+    def release_all(self) -> None:
+        for gate in self._held.values():
+            gate.set()
+        self._held.clear()
+
+    def close(self) -> None:
+        self.release_all()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def make_workdir(root: Path, site: LocalSite) -> Path:
+    """A folder with the seeds, the site's two feeds, and a config allowing 127.0.0.1."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SEEDS, root / "seeds", ignore=shutil.ignore_patterns("*.toml"))
+    (root / "feeds.toml").write_text(
+        f'[[feed]]\nurl = "{site.base}/feed-a.xml"\nname = "Local A"\n'
+        f'[[feed]]\nurl = "{site.base}/feed-b.xml"\nname = "Local B"\n',
+        "utf-8",
+    )
+    (root / "silkwatch.toml").write_text(
+        '[warehouse]\npath = "data/silkwatch.duckdb"\n[seeds]\ndir = "seeds"\n[feeds]\nfile = "feeds.toml"\n'
+        '[digest]\ndir = "reports"\n[fetch]\nallow_private_networks = true\nper_host_delay = 0\n'
+        "retries = 0\nread_timeout = 60.0\ntotal_timeout = 90.0\n",
+        "utf-8",
+    )
+    return root
+
+
+def silkwatch_env(**extra: str) -> dict:
+    """The CLI's environment: the test session's Prefect server (no temporary server per process),
+    small page batches, no inherited config or warehouse override."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "COLUMNS": "200", "SILKWATCH_PAGE_BATCH_SIZE": "3", **extra}
+    if PREFECT_API_URL.value():  # inside the session's prefect_harness
+        env["PREFECT_API_URL"] = PREFECT_API_URL.value()
+    for name in ("SILKWATCH_CONFIG", "SILKWATCH_DB", "SILKWATCH_FAULT"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+def start(*args: str, cwd: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [SILKWATCH, *args], cwd=cwd, env=silkwatch_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def run(*args: str, cwd: Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SILKWATCH, *args], cwd=cwd, env=silkwatch_env(**env), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def snapshot(db: Path) -> dict[str, set[tuple]]:
+    """Every stored row of the content tables, without the columns that depend on the run."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = {}
+        for table, skip in RUN_DEPENDENT.items():
+            exclude = f" EXCLUDE ({', '.join(skip)})" if skip else ""
+            rows = con.execute(f"SELECT *{exclude} FROM {table}").fetchall()
+            out[table] = {tuple(repr(v) for v in row) for row in rows}
+        return out
+    finally:
+        con.close()
+
+
+def rows_missing(expected: dict[str, set[tuple]], actual: dict[str, set[tuple]]) -> int:
+    """Rows of ``expected`` that ``actual`` does not hold (lost, or altered)."""
+    return sum(len(rows - actual.get(table, set())) for table, rows in expected.items())
