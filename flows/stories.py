@@ -28,7 +28,8 @@ def cluster_pending(con: duckdb.DuckDBPyConnection, everything: bool = False) ->
     while batch := pending_articles(con, CLUSTER_BATCH):
         features = [
             article_features(r["article_id"], r["when"], r["language"], r["title"], r["text"],
-                             [tuple(m) for m in r["mentions"] or []], set(r["topics"] or []), rules)
+                             [tuple(m) for m in r["mentions"] or []], set(r["topics"] or []), rules,
+                             r["dated"])
             for r in batch
         ]  # fmt: skip
         index = StoryIndex(rules)

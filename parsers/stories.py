@@ -49,6 +49,7 @@ class StoryRules:
     window: timedelta
     max_span: timedelta
     threshold: float
+    undated_threshold: float
     bucket_days: int
     max_postings: int
     lookup_entities: int
@@ -77,6 +78,7 @@ def load_rules(raw: str) -> StoryRules:
         window=timedelta(days=c["window_days"]),
         max_span=timedelta(days=c["max_span_days"]),
         threshold=float(c["threshold"]),
+        undated_threshold=float(c["undated_threshold"]),
         bucket_days=int(c["bucket_days"]),
         max_postings=int(c["max_postings"]),
         lookup_entities=int(c["lookup_entities"]),
@@ -105,6 +107,7 @@ class ArticleFeatures:
     events: dict[str, float]  # event type -> salience
     topics: frozenset[str]
     key_terms: frozenset[str]
+    dated: bool = True  # False: ``when`` is only the first-seen time, no evidence of when the event was
 
 
 def _event_counts(field_terms: list[str], rules: StoryRules) -> Counter:
@@ -125,8 +128,10 @@ def article_features(
     mentions: list[Mention] | list[tuple[str, str]],
     topics: frozenset[str] | set[str],
     rules: StoryRules | None = None,
+    dated: bool = True,
 ) -> ArticleFeatures:
-    """What an article is about. ``mentions``: its entity mentions (``Mention`` or (entity id, field))."""
+    """What an article is about. ``mentions``: its entity mentions (``Mention`` or (entity id, field));
+    ``dated``: whether ``when`` is a publication date (else the time silkwatch first saw it)."""
     rules = rules or default_rules()
     entities: Counter = Counter()
     for m in mentions:
@@ -151,7 +156,7 @@ def article_features(
         del counted[t]
     key = frozenset(t for t, _ in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[: rules.key_terms])
     return ArticleFeatures(
-        article_id, when, language, title or "", dict(entities), dict(events), frozenset(topics), key
+        article_id, when, language, title or "", dict(entities), dict(events), frozenset(topics), key, dated
     )
 
 
@@ -327,7 +332,9 @@ class StoryIndex:
             score = self.similarity(art, self.stories[story_id], view)
             if score > best_score:  # candidates are sorted: ties go to the earliest-created id
                 best, best_score = self.stories[story_id], score
-        if best_score < self.rules.threshold:
+        # Without a publication date the time gate proves nothing (an archive article loaded today
+        # looks as recent as today's news), so an undated article must be a much closer match.
+        if best_score < (self.rules.threshold if art.dated else self.rules.undated_threshold):
             return None, best_score
         return best, best_score
 

@@ -77,6 +77,18 @@ def test_a_visit_and_a_summit_with_the_same_actors_in_the_same_week_stay_apart()
     assert StoryIndex(rules).similarity(again, _story_of(summit, rules)) >= rules.threshold
 
 
+def test_undated_articles_seen_together_are_not_one_event_by_that_alone(items):
+    """Xi in Dushanbe (July 2024) and Xi in Astana (Sept 2022), both loaded today without a
+    publication date (as the seeds are): the first-seen time is no evidence that they report one
+    event, so they stay apart; with dates a day apart they would have been close enough to join."""
+    today = datetime(2026, 11, 23, 12)
+    undated = [dataclasses.replace(f, when=today, dated=False) for f in _feats(items, "seed-003", "seed-000")]
+    stories = cluster(undated)
+    assert stories["seed-003"] != stories["seed-000"]
+    dated = [dataclasses.replace(f, when=today) for f in _feats(items, "seed-003", "seed-000")]
+    assert len(set(cluster(dated).values())) == 1  # what the undated rule prevents
+
+
 def _story_of(features_, rules):
     index = StoryIndex(rules)
     return index.stories[index.add(features_)]

@@ -18,7 +18,8 @@ import pyarrow as pa
 from warehouse.tx import keys_table, registered, transaction
 
 PENDING_SQL = """
-SELECT a.article_id, coalesce(a.published_at, a.first_seen_at) AS "when", a.language, a.title, a.text,
+SELECT a.article_id, coalesce(a.published_at, a.first_seen_at) AS "when", a.published_at IS NOT NULL AS dated,
+       a.language, a.title, a.text,
        (SELECT list([e.entity_id, e.field]) FROM article_entities e WHERE e.article_id = a.article_id) AS mentions,
        (SELECT list(t.topic) FROM article_topics t WHERE t.article_id = a.article_id) AS topics
 FROM articles a ANTI JOIN story_articles m USING (article_id)
