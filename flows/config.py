@@ -43,6 +43,7 @@ SCHEMA: dict[str, dict[str, object]] = {
         "ssl": False,
         "username": "",
     },
+    "pipeline": {"workers": 0},  # extraction processes: 0 = one per core, 1 = in-process (no pool)
     "schedule": {
         "timezone": "UTC",
         "ingest_every_minutes": 30,
@@ -85,6 +86,7 @@ class Config:
     email: EmailConfig = field(repr=False)
     fetch: dict = field(default_factory=dict, repr=False)  # [fetch] knobs, see flows.fetch.FetchPolicy
     schedule: dict = field(default_factory=dict, repr=False)  # [schedule], see deployments/serve.py
+    pipeline: dict = field(default_factory=lambda: dict(SCHEMA["pipeline"]), repr=False)  # [pipeline]
 
 
 def _check_types(where: str, data: dict) -> None:
@@ -138,6 +140,7 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         allow_private_networks=get("fetch", "allow_private_networks"),
         fetch={key: get("fetch", key) for key in SCHEMA["fetch"]},
         schedule=_schedule(where, {key: get("schedule", key) for key in SCHEMA["schedule"]}),
+        pipeline=_pipeline(where, {key: get("pipeline", key) for key in SCHEMA["pipeline"]}),
         email=EmailConfig(
             enabled=get("email", "enabled"),
             host=get("email", "host"),
@@ -164,6 +167,12 @@ def _schedule(where: str, schedule: dict) -> dict:
     if schedule["ingest_every_minutes"] < 1:
         raise ConfigError(f"{where}: [schedule] ingest_every_minutes must be at least 1")
     return schedule
+
+
+def _pipeline(where: str, pipeline: dict) -> dict:
+    if pipeline["workers"] < 0:
+        raise ConfigError(f"{where}: [pipeline] workers must be 0 (one per core) or more, got {pipeline['workers']}")
+    return pipeline
 
 
 def resolve_config_path(explicit: Path | None) -> Path:

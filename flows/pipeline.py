@@ -16,9 +16,10 @@ from prefect.cache_policies import NO_CACHE
 from flows.config import Config, EmailConfig, load_config
 from flows.digest import DigestResult, write_digest
 from flows.email import SendOutcome, retry_failed_sends, send_digest
-from flows.feeds import FeedOutcome, PageBatch, check_feed, fetch_pages, load_feed_list
+from flows.feeds import FeedOutcome, PageBatch, check_feed, load_feed_list
 from flows.fetch import FetchPolicy, HostLimiter, policy_from_config
-from flows.ingest import Batch, SeedText, copy_to_row, prepare_seeds, read_seeds, save_rows
+from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
+from flows.pages import PagePool, fetch_pages
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.feeds import feed_states, known_source_urls, page_failure_counts, record_feed_check, sync_feeds
@@ -73,10 +74,10 @@ def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, n
 
 
 @task(name="fetch-extract-pages", **_task)
-def fetch_pages_task(items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id) -> PageBatch:
-    batch = fetch_pages(items, policy, limiter, failures, now, run_id)
-    batch.rows = [copy_to_row(copy) for copy in batch.rows]
-    return batch
+def fetch_pages_task(
+    items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool
+) -> PageBatch:
+    return fetch_pages(items, policy, limiter, failures, now, run_id, pool)
 
 
 @task(name="write-digest", **_task)
@@ -172,13 +173,23 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
             summary.feeds_failed += 1
             summary.feed_failures.append((outcome.feed["url"], outcome.error or "failed"))
     new_items, failures_before = record_feeds_task(config.warehouse_path, outcomes, summary.run_id, now)
-    for start in range(0, len(new_items), PAGE_BATCH_SIZE):
-        batch = fetch_pages_task(new_items[start : start + PAGE_BATCH_SIZE], policy, limiter, failures_before, now,
-                                 summary.run_id)  # fmt: skip
-        summary.failures.extend(batch.failures)
-        summary.pages_deferred += batch.deferred
-        saved = save_batch_task(config.warehouse_path, batch.rows, batch.log, summary.run_id, now)
-        _add_saved(summary, saved, len(batch.rows))
+    if not new_items:
+        return  # nothing new: no pool to start, no page to fetch
+    batches = [new_items[start : start + PAGE_BATCH_SIZE] for start in range(0, len(new_items), PAGE_BATCH_SIZE)]
+    with PagePool(config.pipeline["workers"]) as pool:
+
+        def fetch_extract(items: list):
+            return fetch_pages_task.submit(items, policy, limiter, failures_before, now, summary.run_id, pool)
+
+        upcoming = fetch_extract(batches[0])
+        for k in range(len(batches)):
+            batch = upcoming.result()
+            if k + 1 < len(batches):  # fetch and extract the next batch while this one is saved
+                upcoming = fetch_extract(batches[k + 1])
+            summary.failures.extend(batch.failures)
+            summary.pages_deferred += batch.deferred
+            saved = save_batch_task(config.warehouse_path, batch.rows, batch.log, summary.run_id, now)
+            _add_saved(summary, saved, len(batch.rows))
 
 
 @flow(name="silkwatch-run", validate_parameters=False)
