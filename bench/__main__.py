@@ -83,12 +83,12 @@ def verdict(name: str, value: str | None) -> str:
 
 
 def summary_table(figures: dict[str, str]) -> list[str]:
-    lines = [f"{'figure':<26}{'value':>12}  {'target':<12}{'':<14}what", "-" * 100]
+    lines = [f"{'figure':<26}{'value':>12} {'unit':<10} {'target':<12}{'':<14}what", "-" * 110]
     for name, (op, bound, unit, what) in TARGETS.items():
         value = figures.get(name)
         target = f"{op} {bound:g}" if op else ""
         shown = "-" if value is None else value
-        lines.append(f"{name:<26}{shown:>12}  {target:<12}{verdict(name, value):<14}{what} ({unit})".rstrip(" ()"))
+        lines.append(f"{name:<26}{shown:>12} {unit:<10} {target:<12}{verdict(name, value):<14}{what}")
     return lines
 
 
