@@ -30,11 +30,9 @@ eval: setup
 	$(BIN)/python -m evaluation.dedupe
 	$(BIN)/python -m evaluation.search
 
+# every part, then the summary of every figure (`make bench BENCH="ingest load"` runs only those parts)
 bench: setup
-	$(BIN)/python -m bench.feeds_overhead
-	$(BIN)/python -m bench.dedupe
-	$(BIN)/python -m bench.classify
-	$(BIN)/python -m bench.search $(SEARCH_N)
+	$(BIN)/python -m bench $(BENCH)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ very last line holds every pair of every part.
 from __future__ import annotations
 
 import operator
+import os
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ PARTS: list[tuple[str, list[str]]] = [
     ("load", []),
     ("dedupe", []),
     ("classify", []),
-    ("search", []),
+    ("search", [os.environ["SEARCH_N"]] if os.environ.get("SEARCH_N") else []),  # make bench SEARCH_N=1000000
     ("feeds_overhead", []),
 ]
 

@@ -102,7 +102,8 @@ def main() -> int:
     print(f"loading {n} article rows in batches of {BATCH} into a DuckDB file "
           f"({articles} articles after dedupe; rows prepared in {prep_s:.1f} s, not counted)")  # fmt: skip
     print(f"{'save path':<72}{'seconds':>8}{'rows/s':>9}")
-    print(f"{'save_rows: near-dup lookups + save_copies + search index + fetch log':<72}{full_s:>8.2f}{n / full_s:>9,.0f}")
+    full_name = "save_rows: near-dup lookups + save_copies + search index + fetch log"
+    print(f"{full_name:<72}{full_s:>8.2f}{n / full_s:>9,.0f}")
     print(f"{'save_copies alone: URL/hash lookups, articles, copies, topics, entities':<72}"
           f"{copies_s:>8.2f}{n / copies_s:>9,.0f}")  # fmt: skip
     print(f"load_rows={n} load_rows_per_s={n / full_s:.0f} save_copies_rows_per_s={n / copies_s:.0f}")

@@ -172,7 +172,8 @@ def add_feeds(site: Site, base: str, n_feeds: int) -> list[str]:
             else:
                 items.append(
                     f"<item><title>{html.escape(a.title)}</title><link>{link}</link><guid>{link}</guid>"
-                    f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate><description>{summary}</description></item>"
+                    f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate>"
+                    f"<description>{summary}</description></item>"
                 )
         if atom:
             xml = (
@@ -203,7 +204,7 @@ class SiteServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):
                 server.serve(self)
 
             def log_message(self, *args):

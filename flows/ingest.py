@@ -150,6 +150,8 @@ def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, see
         assign_near_duplicates(con, rows)
         result = save_copies(con, rows, seen_at)
         # new articles and merged texts; heals any entry a killed run left stale
-        index_pending(con, counted={(row["title"], row["content_hash"]): row["terms"] for row in rows if "terms" in row})
+        index_pending(
+            con, counted={(row["title"], row["content_hash"]): row["terms"] for row in rows if "terms" in row}
+        )
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
     return result

@@ -176,16 +176,12 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
         result.article_ids.append(article_id)
 
     articles, topics, merges, merge_topics, sources, signatures = [], [], [], [], [], []
-    bands: dict[str, list] = {"band_key": [], "article_id": [], "url": []}  # ~30 per copy: columns, not dicts
     entities, merge_entities = [], []
     for article_id, copies in groups.items():
         for row in copies:
             sources.append({**row, "article_id": article_id, "seen_at": seen_at})
             if row.get("minhash") is not None:
                 signatures.append({**row, "article_id": article_id})
-                bands["band_key"].extend(row["band_keys"])
-                bands["article_id"].extend([article_id] * len(row["band_keys"]))
-                bands["url"].extend([row["url"]] * len(row["band_keys"]))
         fullest, dated = _fullest(copies), _earliest_dated(copies)
         best = {
             **{k: fullest[k] for k in ("text", "summary", "word_count", "content_hash")},
@@ -214,7 +210,7 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
             _new_sources=rows_table(sources, SOURCES_SCHEMA),
             _new_topics=rows_table(topics, TOPICS_SCHEMA),
             _new_signatures=rows_table(signatures, SIGNATURES_SCHEMA),
-            _new_bands=pa.Table.from_pydict(bands, schema=BANDS_SCHEMA),
+            _new_bands=_bands_table(signatures),
             _merge_topics=rows_table(merge_topics, TOPICS_SCHEMA),
             _new_entities=rows_table(entities, ENTITIES_SCHEMA),
             _merge_entities=rows_table(merge_entities, ENTITIES_SCHEMA),
@@ -231,6 +227,17 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
         if merges:
             _merge_into_existing(con)
     return result
+
+
+def _bands_table(signed: list[dict]) -> pa.Table:
+    """One row per LSH band of each signed copy: ~30 per copy, so built by column, not as dicts."""
+    columns = {"band_key": [], "article_id": [], "url": []}
+    for row in signed:
+        n = len(row["band_keys"])
+        columns["band_key"].extend(row["band_keys"])
+        columns["article_id"].extend([row["article_id"]] * n)
+        columns["url"].extend([row["url"]] * n)
+    return pa.Table.from_pydict(columns, schema=BANDS_SCHEMA)
 
 
 FULLER = "SELECT m.article_id FROM _merges m JOIN articles a USING (article_id) WHERE a.word_count < m.word_count"
