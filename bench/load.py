@@ -1,6 +1,6 @@
 """Load speed: saving article rows in batches into a real DuckDB file, through the real save path.
 
-    python -m bench.load [N_ROWS]          (default 10000, in batches of 500)
+    python -m bench.load [N_ROWS]          (default 5000, in batches of 500)
 
 Rows are what ingest saves: ``flows.ingest.copy_to_row`` of article copies made of 8-16 real
 sentences (corpora bodies and seeds), classified, one in ten a near-copy of an earlier one, one in
@@ -75,7 +75,7 @@ def main() -> int:
     from warehouse.db import open_warehouse
     from warehouse.load import save_copies
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000
     started = time.perf_counter()
     rows = make_rows(n)
     prep_s = time.perf_counter() - started
