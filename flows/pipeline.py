@@ -6,10 +6,12 @@ One task per batch (never per article): each Prefect task run costs milliseconds
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
-from prefect import flow, task, unmapped
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -27,6 +29,7 @@ from warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
 
 BATCH_SIZE = 500  # article copies per prepare/save task
 PAGE_BATCH_SIZE = 200  # pages per fetch+extract task
+FEED_BATCH_SIZE = 50  # feeds per check task
 
 # Inputs are large plain data: no caching by input hash, no result persistence.
 _task = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -47,9 +50,14 @@ def save_batch_task(db_path: Path, rows: list[dict], log: list[dict], run_id: st
     return save_rows(db_path, rows, log, run_id, seen_at)
 
 
-@task(name="check-feed", retries=1, **_task)
-def check_feed_task(feed: dict, state: dict | None, policy: FetchPolicy, limiter: HostLimiter) -> FeedOutcome:
-    return check_feed(feed, state, policy, limiter)
+@task(name="check-feeds", retries=1, **_task)
+def check_feeds_task(
+    feeds: list[dict], states: list[dict | None], policy: FetchPolicy, limiter: HostLimiter
+) -> list[FeedOutcome]:
+    """A batch of feeds fetched concurrently (bounded by the policy): one task per batch, not one
+    mapped task per feed (~40 ms each, most of an unchanged rerun)."""
+    with ThreadPoolExecutor(max_workers=policy.max_concurrency) as threads:
+        return list(threads.map(check_feed, feeds, states, repeat(policy), repeat(limiter)))
 
 
 @task(name="record-feed-checks", **_task)
@@ -164,8 +172,10 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
     summary.feeds_backing_off = len(feeds) - len(due)
     policy = policy_from_config(config.fetch)
     limiter = HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
-    futures = check_feed_task.map(due, [states.get(f["url"]) for f in due], unmapped(policy), unmapped(limiter))
-    outcomes = [future.result() for future in futures]
+    outcomes: list[FeedOutcome] = []
+    for start in range(0, len(due), FEED_BATCH_SIZE):
+        batch = due[start : start + FEED_BATCH_SIZE]
+        outcomes.extend(check_feeds_task(batch, [states.get(f["url"]) for f in batch], policy, limiter))
     for outcome in outcomes:
         if outcome.ok:
             summary.feeds_ok += 1
