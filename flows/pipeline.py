@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from flows.config import Config, EmailConfig, load_config
 from flows.digest import DigestResult, write_digest
@@ -31,7 +32,9 @@ BATCH_SIZE = 500  # article copies per prepare/save task
 PAGE_BATCH_SIZE = 200  # pages per fetch+extract task
 FEED_BATCH_SIZE = 50  # feeds per check task
 
-# Inputs are large plain data: no caching by input hash, no result persistence.
+# Inputs are large plain data: no caching by input hash, no result persistence; and the large
+# ones are passed quote()d, so Prefect does not walk (and copy) every row, term and band key of
+# them to track dependencies: that walk cost more main-process time than the saves.
 _task = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
@@ -140,13 +143,13 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
     summary.seeds_failed += len(loaded.failures)
     pending_log = loaded.log
     if not loaded.items:
-        save_batch_task(config.warehouse_path, [], pending_log, summary.run_id, seen_at)
+        save_batch_task(config.warehouse_path, [], quote(pending_log), summary.run_id, seen_at)
     for start in range(0, len(loaded.items), BATCH_SIZE):
-        prepared = prepare_batch_task(loaded.items[start : start + BATCH_SIZE])
+        prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]))
         summary.failures.extend(prepared.failures)
         summary.seeds_failed += len(prepared.failures)
         saved = save_batch_task(
-            config.warehouse_path, prepared.items, pending_log + prepared.log, summary.run_id, seen_at
+            config.warehouse_path, quote(prepared.items), quote(pending_log + prepared.log), summary.run_id, seen_at
         )
         pending_log = []
         _add_saved(summary, saved, len(prepared.items))
@@ -175,21 +178,23 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
     outcomes: list[FeedOutcome] = []
     for start in range(0, len(due), FEED_BATCH_SIZE):
         batch = due[start : start + FEED_BATCH_SIZE]
-        outcomes.extend(check_feeds_task(batch, [states.get(f["url"]) for f in batch], policy, limiter))
+        outcomes.extend(check_feeds_task(quote(batch), quote([states.get(f["url"]) for f in batch]), policy, limiter))
     for outcome in outcomes:
         if outcome.ok:
             summary.feeds_ok += 1
         else:
             summary.feeds_failed += 1
             summary.feed_failures.append((outcome.feed["url"], outcome.error or "failed"))
-    new_items, failures_before = record_feeds_task(config.warehouse_path, outcomes, summary.run_id, now)
+    new_items, failures_before = record_feeds_task(config.warehouse_path, quote(outcomes), summary.run_id, now)
     if not new_items:
         return  # nothing new: no pool to start, no page to fetch
     batches = [new_items[start : start + PAGE_BATCH_SIZE] for start in range(0, len(new_items), PAGE_BATCH_SIZE)]
     with PagePool(config.pipeline["workers"]) as pool:
 
         def fetch_extract(items: list):
-            return fetch_pages_task.submit(items, policy, limiter, failures_before, now, summary.run_id, pool)
+            return fetch_pages_task.submit(
+                quote(items), policy, limiter, quote(failures_before), now, summary.run_id, pool
+            )
 
         upcoming = fetch_extract(batches[0])
         for k in range(len(batches)):
@@ -198,7 +203,7 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
                 upcoming = fetch_extract(batches[k + 1])
             summary.failures.extend(batch.failures)
             summary.pages_deferred += batch.deferred
-            saved = save_batch_task(config.warehouse_path, batch.rows, batch.log, summary.run_id, now)
+            saved = save_batch_task(config.warehouse_path, quote(batch.rows), quote(batch.log), summary.run_id, now)
             _add_saved(summary, saved, len(batch.rows))
 
 
