@@ -109,7 +109,8 @@ def main() -> int:
         pairs, _, code = run_part(name, args)
         if code != 0:
             failed.append(name)
-        figures.update(pairs)
+        for figure, value in pairs.items():  # a name an earlier part used (peak_rss_mib) gets the part's prefix
+            figures[f"{name}_{figure}" if figure in figures else figure] = value
     print(f"\n== summary ({time.perf_counter() - started:.0f} s) ==")
     print("\n".join(summary_table(figures)))
     if failed:
