@@ -31,11 +31,9 @@ eval: setup
 	$(BIN)/python -m evaluation.search
 	$(BIN)/python -m evaluation.stories
 
+# every part, then the summary of every figure (`make bench BENCH="ingest load"` runs only those parts)
 bench: setup
-	$(BIN)/python -m bench.feeds_overhead
-	$(BIN)/python -m bench.dedupe
-	$(BIN)/python -m bench.classify
-	$(BIN)/python -m bench.search $(SEARCH_N)
+	$(BIN)/python -m bench $(BENCH)
 
 # The reliability suite alone (hostile input, network safety, crashes, concurrency, injection),
 # then its table: cases tried, survived and data lost per category.

@@ -46,6 +46,7 @@ SCHEMA: dict[str, dict[str, object]] = {
         "username": "",
     },
     "pipeline": {
+        "workers": 0,  # extraction processes: 0 = one per core, 1 = in-process (no pool)
         "task_runner": "threads",  # threads (Prefect's ThreadPoolTaskRunner) or dask (prefect-dask)
         "dask_address": "",  # empty: a temporary local cluster; else an existing scheduler's address
     },
@@ -93,6 +94,7 @@ class Config:
     fetch: dict = field(default_factory=dict, repr=False)  # [fetch] knobs, see flows.fetch.FetchPolicy
     schedule: dict = field(default_factory=dict, repr=False)  # [schedule], see deployments/serve.py
     digest_max_per_topic: int = 20  # articles shown per digest section; 0 shows all
+    workers: int = 0  # page extraction processes: 0 = one per core, 1 = in-process (flows/pages.py)
     task_runner: str = "threads"  # see flows/runners.py
     dask_address: str = ""
     lock_wait_seconds: float = 0.0  # how long a writer waits for another's writer lock (warehouse/lock.py)
@@ -161,6 +163,7 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         fetch={key: get("fetch", key) for key in SCHEMA["fetch"]},
         schedule=_schedule(where, {key: get("schedule", key) for key in SCHEMA["schedule"]}),
         digest_max_per_topic=get("digest", "max_per_topic"),
+        workers=_workers(where, get("pipeline", "workers")),
         task_runner=runner,
         dask_address=get("pipeline", "dask_address"),
         lock_wait_seconds=_non_negative(where, "warehouse", "lock_wait_seconds", get("warehouse", "lock_wait_seconds")),
@@ -196,6 +199,12 @@ def _schedule(where: str, schedule: dict) -> dict:
     if schedule["ingest_every_minutes"] < 1:
         raise ConfigError(f"{where}: [schedule] ingest_every_minutes must be at least 1")
     return schedule
+
+
+def _workers(where: str, workers: int) -> int:
+    if workers < 0:
+        raise ConfigError(f"{where}: [pipeline] workers must be 0 (one per core) or more, got {workers}")
+    return workers
 
 
 def resolve_config_path(explicit: Path | None) -> Path:

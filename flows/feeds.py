@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 from flows.config import FeedListError
-from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, fetch_many, make_client
+from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, make_client
+from flows.ingest import copy_to_row
 from parsers.classify import classify_topics
 from parsers.entries import copy_from_entry
 from parsers.extract import extract_page, page_problem
@@ -107,10 +108,20 @@ def check_feed(feed: dict, state: dict | None, policy: FetchPolicy, limiter: Hos
 
 @dataclass
 class PageBatch:
-    rows: list = field(default_factory=list)  # ArticleCopy objects, classified
+    rows: list[dict] = field(default_factory=list)  # warehouse rows (see flows.ingest.copy_to_row)
     log: list[dict] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     deferred: int = 0  # pages that failed transiently: retried next run
+
+
+@dataclass
+class PageOutcome:
+    """What one feed entry gives: a warehouse row (or none), its page's fetch-log row, a failure to report."""
+
+    row: dict | None = None
+    log: dict | None = None
+    failure: str | None = None
+    deferred: bool = False  # the page failed transiently: retried next run
 
 
 def _page_failure(result: FetchResult) -> str | None:
@@ -122,53 +133,51 @@ def _page_failure(result: FetchResult) -> str | None:
     return page_problem(result.body)
 
 
-def fetch_pages(
-    items: list[tuple[FeedEntry, dict]],
-    policy: FetchPolicy,
-    limiter: HostLimiter,
-    failures_before: dict[str, int],
+def page_outcome(
+    entry: FeedEntry,
+    feed: dict,
+    result: FetchResult | None,
+    tries_before: int,
     now: datetime,
     run_id: str | None = None,
-) -> PageBatch:
-    """Fetch each entry's page once, extract it, and build classified article copies.
+    failure: str | None = None,
+) -> PageOutcome:
+    """Extract an entry's fetched page (``result``; None when the entry has no link), and build the
+    classified, tagged, signed warehouse row of its copy. Pure: runs in the extraction pool.
 
-    A page that fails for good (404, not HTML, over the size cap, nothing extractable) falls back to
-    the feed's summary. One that fails transiently (timeout, 5xx) is retried on later runs, and falls
-    back to the summary after ``PAGE_TRANSIENT_TRIES`` failures.
+    A page that fails for good (404, not HTML, over the size cap, nothing extractable, or
+    ``failure`` given by the caller) falls back to the feed's summary. One that fails transiently
+    (timeout, 5xx) is retried on later runs, and falls back to the summary after
+    ``PAGE_TRANSIENT_TRIES`` failures (``tries_before`` is how many fetches of it failed before).
     """
-    batch = PageBatch()
-    with_links = [(entry, feed) for entry, feed in items if entry.link]
-    results = fetch_many(((entry.link, {}) for entry, _ in with_links), "page", policy, limiter)
-    by_link = {entry.link: result for (entry, _), result in zip(with_links, results, strict=True)}
-    for entry, feed in items:
-        result = by_link.get(entry.link)
-        page, failure = None, None
-        if result is not None:
-            failure = _page_failure(result)
-            if failure is None:
-                try:
-                    page = extract_page(result.body, result.final_url or entry.link)
-                except Exception as exc:  # an extractor bug on a hostile page fails this page, never the batch
-                    failure = f"could not extract the page ({type(exc).__name__}: {exc})"
-                else:
-                    failure = None if page else "no article text found on the page"
-            if failure is not None:
-                transient = result.transient
-                result.status, result.error = "error", failure
-                batch.log.append(result.log_row(run_id))
-                if transient and failures_before.get(entry.link, 0) + 1 < PAGE_TRANSIENT_TRIES:
-                    batch.deferred += 1  # retried next run
-                    continue
+    outcome = PageOutcome()
+    page = None
+    if result is not None:
+        failure = failure or _page_failure(result)
+        if failure is None:
+            try:
+                page = extract_page(result.body, result.final_url or entry.link)
+            except Exception as exc:  # an extractor bug on a hostile page fails this page, never the batch
+                failure = f"could not extract the page ({type(exc).__name__}: {exc})"
             else:
-                batch.log.append(result.log_row(run_id))
-        copy = copy_from_entry(entry, feed["url"], feed.get("name"), page, now, feed.get("language"))
-        subject = entry.link or f"entry {entry.title!r} of {feed['url']}"
-        if copy is None:
-            why = f"{failure}, and" if failure else "no link, and"
-            batch.failures.append(f"{subject}: {why} the feed's summary is too short to keep; skipped")
-            continue
-        if failure:
-            batch.failures.append(f"{subject}: {failure}; stored the feed's summary instead")
-        copy.topics = classify_topics(copy.title, copy.text)
-        batch.rows.append(copy)
-    return batch
+                failure = None if page else "no article text found on the page"
+        if failure is not None:
+            transient = result.transient
+            result.status, result.error = "error", failure
+            outcome.log = result.log_row(run_id)
+            if transient and tries_before + 1 < PAGE_TRANSIENT_TRIES:
+                outcome.deferred = True  # retried next run
+                return outcome
+        else:
+            outcome.log = result.log_row(run_id)
+    copy = copy_from_entry(entry, feed["url"], feed.get("name"), page, now, feed.get("language"))
+    subject = entry.link or f"entry {entry.title!r} of {feed['url']}"
+    if copy is None:
+        why = f"{failure}, and" if failure else "no link, and"
+        outcome.failure = f"{subject}: {why} the feed's summary is too short to keep; skipped"
+        return outcome
+    if failure:
+        outcome.failure = f"{subject}: {failure}; stored the feed's summary instead"
+    copy.topics = classify_topics(copy.title, copy.text)
+    outcome.row = copy_to_row(copy)
+    return outcome

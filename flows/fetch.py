@@ -19,7 +19,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -293,11 +293,24 @@ def fetch_many(
     limiter: HostLimiter | None = None,
 ) -> list[FetchResult]:
     """Fetch several URLs concurrently (bounded); ``urls`` pairs each URL with fetch() keyword args."""
+    results = dict(fetch_as_completed(urls, kind, policy, limiter))
+    return [results[i] for i in range(len(results))]
+
+
+def fetch_as_completed(
+    urls: Iterable[tuple[str, dict]],
+    kind: str,
+    policy: FetchPolicy,
+    limiter: HostLimiter | None = None,
+) -> Iterator[tuple[int, FetchResult]]:
+    """Like ``fetch_many``, but yields (position in ``urls``, result) as each fetch finishes, so the
+    caller can work on the first pages while the others are still arriving."""
     limiter = limiter or HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
     items = list(urls)
     with make_client(policy) as client, ThreadPoolExecutor(max_workers=policy.max_concurrency) as pool:
-        futures = [pool.submit(fetch, client, url, kind, policy, limiter, **kw) for url, kw in items]
-        return [f.result() for f in futures]
+        futures = {pool.submit(fetch, client, url, kind, policy, limiter, **kw): i for i, (url, kw) in enumerate(items)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def policy_from_config(knobs: dict) -> FetchPolicy:

@@ -20,6 +20,7 @@ from parsers.model import ArticleCopy
 from parsers.neardup import signature
 from parsers.seeds import SeedError, decode_seed, parse_seed
 from parsers.text import summarise
+from parsers.tokenize import term_counts
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.faults import fault_point
@@ -110,6 +111,7 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "date_note": copy.date_note,
         "removed_lines": [asdict(r) for r in copy.removed],
         "entities": [asdict(m) for m in tag_entities(copy.title, copy.text)],
+        "terms": term_counts(copy.title, copy.text),  # the search index's, should this copy's text be kept
         "topics": [
             {
                 "topic": label.topic,
@@ -153,7 +155,10 @@ def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, see
     with open_warehouse(db_path) as con, transaction(con):
         assign_near_duplicates(con, rows)
         result = save_copies(con, rows, seen_at)
-        index_pending(con)  # new articles and merged texts
+        # new articles and merged texts; heals any entry a killed run left stale
+        index_pending(
+            con, counted={(row["title"], row["content_hash"]): row["terms"] for row in rows if "terms" in row}
+        )
         cluster_pending(con)  # articles without a story join one (a late article its existing story)
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
         fault_point("save-before-commit")

@@ -18,14 +18,24 @@ from warehouse.search import (
 INDEX_BATCH = 5_000
 
 
-def index_pending(con: duckdb.DuckDBPyConnection, everything: bool = False) -> int:
-    """Index articles that are new or whose text changed (every article when ``everything``)."""
+def index_pending(
+    con: duckdb.DuckDBPyConnection, everything: bool = False, counted: dict[tuple[str, str], dict] | None = None
+) -> int:
+    """Index articles that are new or whose text changed (every article when ``everything``).
+    ``counted``: term counts already made (by the extraction workers), by (title, content hash)."""
     if everything:
         clear_search_index(con)
+    counted = counted or {}
     pending = articles_to_index(con, everything)
     for start in range(0, len(pending), INDEX_BATCH):  # a batch at a time: memory stays bounded
         chunk = article_texts(con, pending[start : start + INDEX_BATCH])
-        save_search_index(con, [(aid, chash, term_counts(title, text)) for aid, title, text, chash in chunk])
+        save_search_index(
+            con,
+            [
+                (aid, chash, counted.get((title, chash)) or term_counts(title, text))
+                for aid, title, text, chash in chunk
+            ],
+        )
     if everything:
         compact_search_index(con)
     return len(pending)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import trafilatura
-
 from parsers.clean import Removed, clean_text
 from parsers.text import collapse_whitespace
 
@@ -47,6 +45,8 @@ def page_problem(body: bytes) -> str | None:
 
 def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | None:
     """Main text and metadata of an article page; None when nothing article-like is found."""
+    import trafilatura  # imported on first use: a run with no new page never pays for it
+
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
     if doc is None or not doc.text:
         return None

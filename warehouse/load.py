@@ -44,16 +44,17 @@ SIGNATURES_SCHEMA = pa.schema(
     [("url", pa.string()), ("article_id", pa.string()), ("minhash", pa.list_(pa.uint32())), ("shingles", pa.int32())]
 )
 BANDS_SCHEMA = pa.schema([("band_key", pa.int64()), ("article_id", pa.string()), ("url", pa.string())])
-MERGE_SCHEMA = pa.schema(
+MERGE_SCHEMA = pa.schema(  # what a batch's new copies bring to an article already stored
     [
         ("article_id", pa.string()),
-        ("url", pa.string()),
         ("text", pa.string()),
         ("summary", pa.string()),
         ("word_count", pa.int32()),
         ("content_hash", pa.string()),
+        ("text_source_url", pa.string()),
         ("published_at", pa.timestamp("us")),
         ("published_from", pa.string()),
+        ("date_source_url", pa.string()),
     ]
 )
 SOURCES_SCHEMA = pa.schema(
@@ -114,7 +115,7 @@ class SaveResult:
 
 
 def rows_table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
+    return pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in schema.names}, schema=schema)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, source: str, conflict: str = "") -> None:
@@ -174,14 +175,13 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
         groups.setdefault(article_id, []).append(row)
         result.article_ids.append(article_id)
 
-    articles, topics, merges, merge_topics, sources, signatures, bands = [], [], [], [], [], [], []
+    articles, topics, merges, merge_topics, sources, signatures = [], [], [], [], [], []
     entities, merge_entities = [], []
     for article_id, copies in groups.items():
         for row in copies:
             sources.append({**row, "article_id": article_id, "seen_at": seen_at})
             if row.get("minhash") is not None:
                 signatures.append({**row, "article_id": article_id})
-                bands.extend({"band_key": k, "article_id": article_id, "url": row["url"]} for k in row["band_keys"])
         fullest, dated = _fullest(copies), _earliest_dated(copies)
         best = {
             **{k: fullest[k] for k in ("text", "summary", "word_count", "content_hash")},
@@ -210,10 +210,11 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
             _new_sources=rows_table(sources, SOURCES_SCHEMA),
             _new_topics=rows_table(topics, TOPICS_SCHEMA),
             _new_signatures=rows_table(signatures, SIGNATURES_SCHEMA),
-            _new_bands=rows_table(bands, BANDS_SCHEMA),
+            _new_bands=_bands_table(signatures),
             _merge_topics=rows_table(merge_topics, TOPICS_SCHEMA),
             _new_entities=rows_table(entities, ENTITIES_SCHEMA),
             _merge_entities=rows_table(merge_entities, ENTITIES_SCHEMA),
+            _merges=rows_table(merges, MERGE_SCHEMA),
         ),
         transaction(con),
     ):
@@ -223,43 +224,48 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
         _insert(con, "copy_signatures", "_new_signatures", "ON CONFLICT (url) DO NOTHING")
         _insert(con, "lsh_bands", "_new_bands")
         _insert(con, "article_entities", "_new_entities")
-        _merge_into_existing(con, merges)
+        if merges:
+            _merge_into_existing(con)
     return result
 
 
-def _merge_into_existing(con: duckdb.DuckDBPyConnection, merges: list[dict]) -> None:
-    """Existing articles take a new copy's text if it is fuller, and its date if it is earlier.
-    (One statement per merged article: merges are rare next to new articles.)"""
-    for m in merges:
-        fuller = con.execute(
-            "UPDATE articles SET text = ?, summary = ?, word_count = ?, content_hash = ?, text_source_url = ? "
-            "WHERE article_id = ? AND word_count < ? RETURNING article_id",
-            [
-                m["text"],
-                m["summary"],
-                m["word_count"],
-                m["content_hash"],
-                m["text_source_url"],
-                m["article_id"],
-                m["word_count"],
-            ],
-        ).fetchall()
-        if fuller:  # the topics follow the text they were computed from
-            con.execute("DELETE FROM article_topics WHERE article_id = ?", [m["article_id"]])
-            con.execute(
-                "INSERT INTO article_topics BY NAME SELECT * FROM _merge_topics WHERE article_id = ?", [m["article_id"]]
-            )
-            con.execute("DELETE FROM article_entities WHERE article_id = ?", [m["article_id"]])
-            con.execute(
-                "INSERT INTO article_entities BY NAME SELECT * FROM _merge_entities WHERE article_id = ?",
-                [m["article_id"]],
-            )
-        if m["published_at"] is not None:
-            con.execute(
-                "UPDATE articles SET published_at = ?, published_from = ?, date_source_url = ? "
-                "WHERE article_id = ? AND (published_at IS NULL OR published_at > ?)",
-                [m["published_at"], m["published_from"], m["date_source_url"], m["article_id"], m["published_at"]],
-            )
+def _bands_table(signed: list[dict]) -> pa.Table:
+    """One row per LSH band of each signed copy: ~30 per copy, so built by column, not as dicts."""
+    columns = {"band_key": [], "article_id": [], "url": []}
+    for row in signed:
+        n = len(row["band_keys"])
+        columns["band_key"].extend(row["band_keys"])
+        columns["article_id"].extend([row["article_id"]] * n)
+        columns["url"].extend([row["url"]] * n)
+    return pa.Table.from_pydict(columns, schema=BANDS_SCHEMA)
+
+
+FULLER = "SELECT m.article_id FROM _merges m JOIN articles a USING (article_id) WHERE a.word_count < m.word_count"
+
+
+def _merge_into_existing(con: duckdb.DuckDBPyConnection) -> None:
+    """Existing articles take a new copy's text if it is fuller (with the topics and entities
+    computed from it), and its date if it is earlier: a few set-based statements per batch."""
+    con.execute(f"DELETE FROM article_topics WHERE article_id IN ({FULLER})")
+    con.execute(f"INSERT INTO article_topics BY NAME SELECT * FROM _merge_topics WHERE article_id IN ({FULLER})")
+    con.execute(f"DELETE FROM article_entities WHERE article_id IN ({FULLER})")
+    con.execute(f"INSERT INTO article_entities BY NAME SELECT * FROM _merge_entities WHERE article_id IN ({FULLER})")
+    con.execute(
+        """
+        UPDATE articles SET text = m.text, summary = m.summary, word_count = m.word_count,
+            content_hash = m.content_hash, text_source_url = m.text_source_url
+        FROM _merges m WHERE articles.article_id = m.article_id AND articles.word_count < m.word_count
+        """
+    )
+    con.execute(
+        """
+        UPDATE articles SET published_at = m.published_at, published_from = m.published_from,
+            date_source_url = m.date_source_url
+        FROM _merges m
+        WHERE articles.article_id = m.article_id AND m.published_at IS NOT NULL
+          AND (articles.published_at IS NULL OR articles.published_at > m.published_at)
+        """
+    )
 
 
 def save_fetch_log(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:

@@ -1,0 +1,175 @@
+"""Article pages: fetched by threads, extracted by a pool of processes while the fetches go on.
+
+Fetching is network-bound and stays in threads (``flows.fetch``, with its politeness and caps).
+Everything pure per page — extraction, cleaning, classification, entity tagging, the MinHash
+signature, the warehouse row (``flows.feeds.page_outcome``) — is CPU-bound, and runs in worker
+processes, in chunks of a few pages to amortise pickling, handed over as the pages arrive. The
+pool uses ``spawn`` (forking a process that runs Prefect's threads can deadlock) and is started
+once per run, when there are pages to extract.
+
+A worker that dies (a page that crashes lxml, the OOM killer) costs only its pages: the pool is
+restarted, the chunks in flight are retried one by one, and a page that kills a worker on its own
+is recorded as a failed page (its feed's summary is stored instead).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+from flows.feeds import PageBatch, PageOutcome, page_outcome
+from flows.fetch import FetchPolicy, HostLimiter, fetch_as_completed
+from parsers.feeds import FeedEntry
+
+CHUNK = 8  # pages per hand-over to a worker: large enough to amortise pickling, small enough to keep both busy
+CRASHED = "extraction crashed its worker process"
+
+PageJob = tuple  # page_outcome's arguments: (entry, feed, fetch result or None, tries before, now, run id)
+
+
+def extract_chunk(jobs: list[PageJob]) -> list[PageOutcome]:
+    """The work of one chunk, in a worker process (or in-process when there is no pool)."""
+    return [page_outcome(*job) for job in jobs]
+
+
+def _warm_up() -> None:
+    """Import the extraction stack in a fresh worker while the first pages are being fetched."""
+    import trafilatura  # noqa: F401
+
+
+class PagePool:
+    """Extraction workers for one run: ``workers`` processes (0 = one per core); 1 = no pool, in-process."""
+
+    def __init__(self, workers: int = 0, work: Callable[[list[PageJob]], list[PageOutcome]] = extract_chunk):
+        self.size = workers or os.cpu_count() or 1
+        self._work = work
+        self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def in_process(self) -> bool:
+        return self.size == 1
+
+    def __enter__(self) -> PagePool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(self.size, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(self.size):
+                self._executor.submit(_warm_up)
+        return self._executor
+
+    def _restart(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def _submit(self, jobs: list[PageJob]) -> Future | None:
+        try:
+            return self._pool().submit(self._work, jobs)
+        except BrokenProcessPool:
+            return None  # a worker died meanwhile: run this chunk again once the pool is restarted
+
+    def run(self, jobs: Iterable[tuple[int, PageJob]]) -> dict[int, PageOutcome]:
+        """Outcome of each job, by its key; ``jobs`` may be a generator fed by fetches in flight:
+        each chunk goes to the workers as soon as it is full."""
+        if self.in_process:
+            return {key: outcome for chunk in _chunks(jobs) for key, outcome in self._run_here(chunk)}
+        submitted = [(chunk, self._submit([job for _, job in chunk])) for chunk in _chunks(jobs)]
+        outcomes: dict[int, PageOutcome] = {}
+        for chunk, future in submitted:
+            outcomes.update(self._gather(chunk, future))
+        return outcomes
+
+    def _run_here(self, chunk: list[tuple[int, PageJob]]) -> list[tuple[int, PageOutcome]]:
+        return list(zip((k for k, _ in chunk), self._work([job for _, job in chunk]), strict=True))
+
+    def _gather(self, chunk: list[tuple[int, PageJob]], future: Future | None) -> list[tuple[int, PageOutcome]]:
+        if future is not None:
+            try:
+                return list(zip((k for k, _ in chunk), future.result(), strict=True))
+            except BrokenProcessPool:
+                self._restart()
+        # A worker died while this chunk was in flight (maybe not because of it): retry it alone,
+        # then page by page, until the page that kills a worker by itself is found.
+        retried = self._alone(chunk)
+        if retried is not None:
+            return retried
+        if len(chunk) > 1:
+            return [pair for item in chunk for pair in self._gather([item], None)]
+        key, job = chunk[0]
+        return [(key, page_outcome(*job, failure=CRASHED))]
+
+    def _alone(self, chunk: list[tuple[int, PageJob]]) -> list[tuple[int, PageOutcome]] | None:
+        """Run one chunk with nothing else in flight; None when it killed its worker."""
+        jobs = [job for _, job in chunk]
+        try:
+            future = self._pool().submit(self._work, jobs)
+        except BrokenProcessPool:  # broken by an earlier chunk: this one never ran
+            self._restart()
+            future = self._pool().submit(self._work, jobs)
+        try:
+            return list(zip((k for k, _ in chunk), future.result(), strict=True))
+        except BrokenProcessPool:
+            self._restart()
+            return None
+
+
+def _chunks(jobs: Iterable[tuple[int, PageJob]]) -> Iterator[list[tuple[int, PageJob]]]:
+    chunk: list[tuple[int, PageJob]] = []
+    for item in jobs:
+        chunk.append(item)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def fetch_pages(
+    items: list[tuple[FeedEntry, dict]],
+    policy: FetchPolicy,
+    limiter: HostLimiter,
+    failures_before: dict[str, int],
+    now: datetime,
+    run_id: str | None = None,
+    pool: PagePool | None = None,
+) -> PageBatch:
+    """Fetch each entry's page once and turn it into a warehouse row (``flows.feeds.page_outcome``),
+    extracting in ``pool`` while later pages are still being fetched. Rows and log rows come out in
+    the order of ``items``, whatever order the pages arrived in."""
+
+    def arriving() -> Iterator[tuple[int, PageJob]]:
+        linked = [i for i, (entry, _) in enumerate(items) if entry.link]
+        for i, (entry, feed) in enumerate(items):
+            if not entry.link:
+                yield i, (entry, feed, None, 0, now, run_id)
+        urls = ((items[i][0].link, {}) for i in linked)
+        for position, result in fetch_as_completed(urls, "page", policy, limiter):
+            entry, feed = items[linked[position]]
+            yield linked[position], (entry, feed, result, failures_before.get(entry.link, 0), now, run_id)
+
+    outcomes = (pool or PagePool(1)).run(arriving())
+    batch = PageBatch()
+    for i in range(len(items)):
+        outcome = outcomes[i]
+        if outcome.log is not None:
+            batch.log.append(outcome.log)
+        if outcome.failure:
+            batch.failures.append(outcome.failure)
+        batch.deferred += outcome.deferred
+        if outcome.row is not None:
+            batch.rows.append(outcome.row)
+    return batch
