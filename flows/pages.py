@@ -36,6 +36,24 @@ def extract_chunk(jobs: list[PageJob]) -> list[PageOutcome]:
     return [page_outcome(*job) for job in jobs]
 
 
+PARENT_POLL_SECONDS = 0.5
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave as soon as the run that started this worker is gone. A run killed
+    with SIGKILL runs no clean-up, and a worker blocked on the pool's queue would otherwise live on
+    (holding the run's terminal and pipes open) for ever."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _warm_up() -> None:
     """Import the extraction stack in a fresh worker while the first pages are being fetched."""
     import trafilatura  # noqa: F401
@@ -66,7 +84,12 @@ class PagePool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(self.size, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(
+                self.size,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
             for _ in range(self.size):
                 self._executor.submit(_warm_up)
         return self._executor
