@@ -198,11 +198,14 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
     batches = [new_items[start : start + PAGE_BATCH_SIZE] for start in range(0, len(new_items), PAGE_BATCH_SIZE)]
     # On Dask the page batches run on the cluster's workers, daemon processes that may not start a
     # process pool of their own: there each worker extracts in-process, and Dask is the parallelism.
-    with PagePool(1 if config.task_runner == "dask" else config.workers) as pool:
+    # Dask also reads tuples in task arguments as its own task specs, so quote() (a tuple) stays home.
+    on_dask = config.task_runner == "dask"
+    ship = (lambda value: value) if on_dask else quote
+    with PagePool(1 if on_dask else config.workers) as pool:
 
         def fetch_extract(items: list):
             return fetch_pages_task.submit(
-                quote(items), policy, limiter, quote(failures_before), now, summary.run_id, pool
+                ship(items), policy, limiter, ship(failures_before), now, summary.run_id, pool
             )
 
         upcoming = fetch_extract(batches[0])
