@@ -38,7 +38,7 @@ bench: setup
 # The reliability suite alone (hostile input, network safety, crashes, concurrency, injection),
 # then its table: cases tried, survived and data lost per category.
 reliability: setup
-	$(BIN)/python -m pytest -m reliability --reliability-report -q
+	$(BIN)/python -m pytest -m reliability --reliability-report -q -rfE  # -rfE: the table, not 29 skip lines, ends the output
 
 lint: setup
 	$(BIN)/ruff check .
