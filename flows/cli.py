@@ -10,6 +10,8 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -128,6 +130,16 @@ def _writing(cfg: Config, command: str):
     from warehouse.lock import writer_lock
 
     return writer_lock(cfg.warehouse_path, cfg.lock_wait_seconds, command)
+
+
+@contextmanager
+def _rewriting(cfg: Config, command: str, status: str) -> Iterator:
+    """A whole-warehouse rewrite (reindex, reclassify, recluster): the writer lock, the warehouse
+    open for writing, and a status line while it works."""
+    from warehouse.db import open_warehouse
+
+    with _writing(cfg, command), open_warehouse(cfg.warehouse_path) as con, console.status(status):
+        yield con
 
 
 def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
@@ -359,14 +371,9 @@ def _reindex(cfg: Config) -> None:
     import time
 
     from flows.search import index_pending
-    from warehouse.db import open_warehouse
 
     started = time.perf_counter()
-    with (
-        _writing(cfg, "reindex"),
-        open_warehouse(cfg.warehouse_path) as con,
-        console.status("rebuilding the search index…"),
-    ):
+    with _rewriting(cfg, "reindex", "rebuilding the search index…") as con:
         n = index_pending(con, everything=True)
     console.print(f"indexed {n} articles in {time.perf_counter() - started:.1f} s", highlight=False, markup=False)
 
@@ -382,13 +389,8 @@ def _reclassify(cfg: Config) -> None:
     from flows.reclassify import reclassify
     from flows.stories import cluster_pending
     from parsers.classify import default_ruleset
-    from warehouse.db import open_warehouse
 
-    with (
-        _writing(cfg, "reclassify"),
-        open_warehouse(cfg.warehouse_path) as con,
-        console.status("re-labelling the stored articles…"),
-    ):
+    with _rewriting(cfg, "reclassify", "re-labelling the stored articles…") as con:
         changes = reclassify(con)
         clustered = cluster_pending(con, everything=True)  # stories follow the new entities and topics
     table = Table("topic", "before", "after", "added", "removed", caption=f"rules version {default_ruleset().version}")
@@ -409,14 +411,9 @@ def _recluster(cfg: Config) -> None:
     import time
 
     from flows.stories import cluster_pending
-    from warehouse.db import open_warehouse
 
     started = time.perf_counter()
-    with (
-        _writing(cfg, "recluster"),
-        open_warehouse(cfg.warehouse_path) as con,
-        console.status("re-clustering the stored articles…"),
-    ):
+    with _rewriting(cfg, "recluster", "re-clustering the stored articles…") as con:
         n = cluster_pending(con, everything=True)
         (stories,) = con.execute("SELECT count(*) FROM stories").fetchone()
     took = time.perf_counter() - started
