@@ -31,6 +31,7 @@ from rich.table import Table
 
 from flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
 from flows.ingest import SeedDirError
+from flows.oneshot import one_shot_flow_run, run_then_exit
 from flows.quiet import silence_stderr_at_exit
 from parsers.classify import RulesError as TopicRulesError
 from parsers.clean import RulesError as CleanRulesError
@@ -149,6 +150,7 @@ def _run(config: Config, period: str | None, write_report: bool, include_feeds: 
     with (
         _writing(config, "run" if write_report else "ingest"),
         console.status("ingesting seeds and feeds, cleaning, classifying, loading…"),
+        one_shot_flow_run(),
     ):
         summary = with_task_runner(run_flow, config)(
             config, period=period, write_report=write_report, include_feeds=include_feeds
@@ -185,7 +187,7 @@ def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool
     from flows.pipeline import digest_flow
     from flows.runners import with_task_runner
 
-    with _writing(cfg, "digest"), console.status("building the digest…"):
+    with _writing(cfg, "digest"), console.status("building the digest…"), one_shot_flow_run():
         summary = with_task_runner(digest_flow, cfg)(cfg, period, out, email=email, force=force)
     result = summary.digest
     if result.status == "sent" and not force:
@@ -656,7 +658,7 @@ def feeds_add(
 
 def main() -> None:
     silence_stderr_at_exit()
-    app()
+    run_then_exit(app)
 
 
 if __name__ == "__main__":
