@@ -31,7 +31,7 @@ from rich.table import Table
 
 from flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
 from flows.ingest import SeedDirError
-from flows.oneshot import one_shot_flow_run, run_then_exit
+from flows.oneshot import one_shot_flow_run, run_then_exit, start_temporary_server
 from flows.quiet import silence_stderr_at_exit
 from parsers.classify import RulesError as TopicRulesError
 from parsers.clean import RulesError as CleanRulesError
@@ -144,13 +144,14 @@ def _rewriting(cfg: Config, command: str, status: str) -> Iterator:
 
 
 def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
+    server = start_temporary_server()  # comes up while the pipeline is imported (flows/oneshot.py)
     from flows.pipeline import run_flow  # imports Prefect: only for commands that need it
     from flows.runners import with_task_runner
 
     with (
         _writing(config, "run" if write_report else "ingest"),
         console.status("ingesting seeds and feeds, cleaning, classifying, loading…"),
-        one_shot_flow_run(),
+        one_shot_flow_run(server),
     ):
         summary = with_task_runner(run_flow, config)(
             config, period=period, write_report=write_report, include_feeds=include_feeds
@@ -184,10 +185,11 @@ def ingest(
 
 
 def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool) -> None:
+    server = start_temporary_server()
     from flows.pipeline import digest_flow
     from flows.runners import with_task_runner
 
-    with _writing(cfg, "digest"), console.status("building the digest…"), one_shot_flow_run():
+    with _writing(cfg, "digest"), console.status("building the digest…"), one_shot_flow_run(server):
         summary = with_task_runner(digest_flow, cfg)(cfg, period, out, email=email, force=force)
     result = summary.digest
     if result.status == "sent" and not force:

@@ -43,3 +43,88 @@ def test_exit_keeps_status_threads_handlers_and_output(ending: str, status: int,
     assert "non-daemon thread finished" in done.stdout
     assert done.stdout.rstrip().endswith("exit handler ran")  # after the threads, as Python does it
     assert stderr in done.stderr
+
+
+SERVER_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    from prefect import flow
+    from flows.oneshot import one_shot_flow_run, run_then_exit, start_temporary_server
+
+    @flow(name="oneshot-probe")
+    def probe():
+        from prefect.settings import PREFECT_API_URL
+        return PREFECT_API_URL.value()
+
+    def main():
+        server = start_temporary_server()
+        print(server.process.pid, flush=True)
+        if sys.argv[1] == "hang":
+            time.sleep(600)
+        with one_shot_flow_run(server):
+            print(probe() == server.api_url, flush=True)
+
+    run_then_exit(main)
+    """
+)
+
+
+def _server_env(tmp_path) -> dict:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}  # no harness server here
+    return {**env, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING"}  # fmt: skip
+
+
+def _gone(pid: int, within: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().split(") ", 1)[1].startswith("Z"):  # exited, waiting to be reaped by init
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_temporary_server_started_early_serves_the_flow_run_and_stops_at_exit(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SERVER_SCRIPT, "run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_server_env(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    pid, reported_to_it = done.stdout.split()
+    assert reported_to_it == "True"  # the flow run used this server, not one Prefect started itself
+    assert _gone(int(pid))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_temporary_server_dies_with_a_killed_command(tmp_path) -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER_SCRIPT, "hang"], stdout=subprocess.PIPE, text=True, env=_server_env(tmp_path)
+    )
+    with proc, proc.stdout:
+        try:
+            pid = int(proc.stdout.readline())
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert _gone(pid)
+
+
+def test_no_temporary_server_when_the_environment_names_a_server(monkeypatch) -> None:
+    from flows.oneshot import start_temporary_server
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    assert start_temporary_server() is None
