@@ -39,12 +39,18 @@ def extract_chunk(jobs: list[PageJob]) -> list[PageOutcome]:
 PARENT_POLL_SECONDS = 0.5
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: leave as soon as the run that started this worker is gone. A run killed
+def _worker_init(parent: int) -> None:
+    """Worker initializer. The worker leaves as soon as the run that started it is gone: a run killed
     with SIGKILL runs no clean-up, and a worker blocked on the pool's queue would otherwise live on
-    (holding the run's terminal and pipes open) for ever."""
+    (holding the run's terminal and pipes open) for ever. And its interpreter teardown stays off the
+    user's terminal, as the command's own does (``flows.quiet``): the worker has imported DuckDB
+    (through the row-building modules), whose bindings print "nanobind: leaked ..." as it exits."""
     import threading
     import time
+
+    from flows.quiet import silence_stderr_at_exit
+
+    silence_stderr_at_exit()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -87,7 +93,7 @@ class PagePool:
             self._executor = ProcessPoolExecutor(
                 self.size,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with_parent,
+                initializer=_worker_init,
                 initargs=(os.getpid(),),
             )
             for _ in range(self.size):

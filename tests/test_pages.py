@@ -174,3 +174,22 @@ def test_workers_exit_when_a_killed_run_leaves_them_behind():
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
+
+
+def test_command_with_extraction_workers_keeps_stderr_clean(prefect_harness, tmp_path: Path):
+    """The pool's workers import DuckDB, whose bindings print "nanobind: leaked ..." when an
+    interpreter tears down: a worker's exit must not print that on the user's terminal."""
+    from tests.local_site import LocalSite, make_workdir
+    from tests.local_site import run as run_cli
+
+    site = LocalSite()
+    try:
+        work = make_workdir(tmp_path, site)
+        config = work / "silkwatch.toml"
+        config.write_text(config.read_text("utf-8") + "[pipeline]\nworkers = 2\n", "utf-8")
+        done = run_cli("ingest", cwd=work)
+    finally:
+        site.close()
+    assert done.returncode == 0, done.stderr
+    assert "new articles" in done.stdout
+    assert done.stderr == ""
