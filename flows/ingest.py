@@ -19,6 +19,7 @@ from parsers.entities import tag_entities
 from parsers.model import ArticleCopy
 from parsers.neardup import signature
 from parsers.seeds import SeedError, decode_seed, parse_seed
+from parsers.stories import text_features
 from parsers.text import summarise
 from parsers.tokenize import term_counts
 from warehouse.clock import utc_now
@@ -112,6 +113,7 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "removed_lines": [asdict(r) for r in copy.removed],
         "entities": [asdict(m) for m in tag_entities(copy.title, copy.text)],
         "terms": term_counts(copy.title, copy.text),  # the search index's, should this copy's text be kept
+        "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
         "topics": [
             {
                 "topic": label.topic,
@@ -159,7 +161,10 @@ def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, see
         index_pending(
             con, counted={(row["title"], row["content_hash"]): row["terms"] for row in rows if "terms" in row}
         )
-        cluster_pending(con)  # articles without a story join one (a late article its existing story)
+        # articles without a story join one (a late article its existing story)
+        cluster_pending(
+            con, made={(row["title"], row["text"]): row["story_text"] for row in rows if "story_text" in row}
+        )
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
         fault_point("save-before-commit")
     fault_point("batch-saved")

@@ -15,21 +15,28 @@ from warehouse.stories import clear_stories, pending_articles, save_stories, sto
 CLUSTER_BATCH = 5_000
 
 
-def cluster_pending(con: duckdb.DuckDBPyConnection, everything: bool = False) -> int:
+def cluster_pending(
+    con: duckdb.DuckDBPyConnection,
+    everything: bool = False,
+    made: dict[tuple[str, str], tuple[dict[str, float], frozenset[str]]] | None = None,
+) -> int:
     """Put every article without a story in one (every article, from scratch, when ``everything``).
+    ``made``: ``parsers.stories.text_features`` already made (by the extraction workers), by
+    (title, text); an article whose stored title and text are not there has them made here.
 
     Articles go in (date, id) order, a batch at a time, each batch against the stored stories
     dated near it and saved in one transaction, so an interrupted run re-run gives the same stories."""
     if everything:
         clear_stories(con)
     rules = default_rules()
+    made = made or {}
     reach = rules.window + rules.max_span
     total = 0
     while batch := pending_articles(con, CLUSTER_BATCH):
         features = [
             article_features(r["article_id"], r["when"], r["language"], r["title"], r["text"],
                              [tuple(m) for m in r["mentions"] or []], set(r["topics"] or []), rules,
-                             r["dated"])
+                             r["dated"], made.get((r["title"], r["text"])))
             for r in batch
         ]  # fmt: skip
         index = StoryIndex(rules)

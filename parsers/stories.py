@@ -129,14 +129,26 @@ def article_features(
     topics: frozenset[str] | set[str],
     rules: StoryRules | None = None,
     dated: bool = True,
+    text_part: tuple[dict[str, float], frozenset[str]] | None = None,
 ) -> ArticleFeatures:
     """What an article is about. ``mentions``: its entity mentions (``Mention`` or (entity id, field));
-    ``dated``: whether ``when`` is a publication date (else the time silkwatch first saw it)."""
+    ``dated``: whether ``when`` is a publication date (else the time silkwatch first saw it);
+    ``text_part``: ``text_features(title, text, rules)`` when already made (by the extraction workers)."""
     rules = rules or default_rules()
     entities: Counter = Counter()
     for m in mentions:
         entity_id, where = (m.entity_id, m.field) if isinstance(m, Mention) else m
         entities[entity_id] += rules.title_weight if where == "title" else 1.0
+    events, key = text_features(title, text, rules) if text_part is None else text_part
+    return ArticleFeatures(
+        article_id, when, language, title or "", dict(entities), dict(events), frozenset(topics), frozenset(key), dated
+    )
+
+
+def text_features(title: str, text: str, rules: StoryRules | None = None) -> tuple[dict[str, float], frozenset[str]]:
+    """The part of an article's features that depends only on its title and text: event types
+    (with their salience) and key terms. The costly part: made once per copy, in the workers."""
+    rules = rules or default_rules()
     title_terms, lede_terms = terms(title or ""), terms(text[:LEDE_CHARS])
     body_terms = terms(text[LEDE_CHARS:BODY_CHARS])
     events: Counter = Counter()
@@ -155,9 +167,7 @@ def article_features(
     for t in [t for t in counted if len(t) < 4 or t in rules.common_terms or _HAS_DIGIT.search(t)]:
         del counted[t]
     key = frozenset(t for t, _ in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[: rules.key_terms])
-    return ArticleFeatures(
-        article_id, when, language, title or "", dict(entities), dict(events), frozenset(topics), key, dated
-    )
+    return dict(events), key
 
 
 def _main(values: dict[str, float], share: float = 0.5) -> set[str]:

@@ -194,6 +194,23 @@ def test_an_interrupted_clustering_is_healed_and_gives_the_same_stories(items, t
         assert check_integrity(b) == []
 
 
+def test_features_made_by_the_workers_give_the_same_stories(items, tmp_path):
+    """Rows carry their text features (``story_text``, made in the extraction workers); a save
+    without them makes the features from the stored texts: the stories are the same."""
+    rows = [_row_for(i) for i in items.values() if not i["source"].startswith(("seeds/", "tests/"))]
+    assert all("story_text" in row for row in rows)
+    made, unmade = tmp_path / "made.duckdb", tmp_path / "unmade.duckdb"
+    save_rows(made, rows, [], "r", datetime(2026, 1, 1))
+    save_rows(
+        unmade, [{k: v for k, v in row.items() if k != "story_text"} for row in rows], [], "r", datetime(2026, 1, 1)
+    )
+    query = "SELECT * EXCLUDE (created_at, updated_at) FROM stories ORDER BY story_id"
+    members = "SELECT story_id, list(article_id ORDER BY article_id) FROM story_articles GROUP BY 1 ORDER BY 1"
+    with open_warehouse(made) as a, open_warehouse(unmade) as b:
+        assert a.execute(query).fetchall() == b.execute(query).fetchall()
+        assert a.execute(members).fetchall() == b.execute(members).fetchall()
+
+
 def test_integrity_check_sees_orphan_story_rows(items, tmp_path):
     db = tmp_path / "w.duckdb"
     save_rows(db, [_row_for(items[i]) for i in SUMMIT[:2]], [], "r", datetime(2026, 1, 1))

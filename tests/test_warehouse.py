@@ -13,8 +13,8 @@ from parsers.seeds import parse_seed
 from tests.conftest import SEEDS, warehouse_held_by_another_process
 from warehouse.db import WarehouseBusy, WarehouseError, check_integrity, open_warehouse
 from warehouse.load import save_copies
-from warehouse.queries import table_counts
-from warehouse.schema import MIGRATIONS, ensure_db_shape
+from warehouse.queries import lsh_candidates, table_counts
+from warehouse.schema import MIGRATIONS, applied_versions, ensure_db_shape
 
 SEEN = datetime(2026, 11, 23, 9, 0)
 
@@ -41,6 +41,31 @@ def test_migrations_are_recorded_and_idempotent(db):
         versions = con.execute("SELECT version, name FROM schema_migrations").fetchall()
         assert versions == [(v, name) for v, name, _ in MIGRATIONS]
         assert ensure_db_shape(con) == []  # nothing pending
+
+
+def test_band_key_index_is_dropped_and_the_guarding_keys_kept(db, seed_rows):
+    """Migration 7 drops the band-key index of a version-6 warehouse; the primary keys and unique
+    constraints that keep duplicates out stay, and the near-duplicate lookup still finds bands."""
+    con = duckdb.connect(str(db))
+    applied_versions(con)  # creates schema_migrations
+    for version, name, migrate in MIGRATIONS[:6]:
+        migrate(con)
+        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+    assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE index_name = 'lsh_bands_key'").fetchone()[0] == 1
+    con.close()
+    with open_warehouse(db) as con:
+        indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+        assert "lsh_bands_key" not in indexes
+        assert {"articles_first_seen", "sources_article", "story_articles_story"} <= indexes
+        save_copies(con, seed_rows, SEEN)
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("INSERT INTO article_sources SELECT * FROM article_sources LIMIT 1")
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(
+                "INSERT INTO articles BY NAME SELECT * REPLACE ('other-id' AS article_id) FROM articles LIMIT 1"
+            )
+        key, article_id = con.execute("SELECT band_key, article_id FROM lsh_bands LIMIT 1").fetchall()[0]
+        assert article_id in lsh_candidates(con, [(0, key)])[0]
 
 
 def test_save_is_idempotent(db, seed_rows):
