@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 # Typographic variants mapped to one form, so that re-typed quotes and dashes compare equal.
 _UNIFY = str.maketrans(
@@ -116,13 +117,14 @@ _STOPWORDS = {
 def detect_language(text: str) -> str | None:
     """A coarse language guess (ISO 639-1) from script and stopwords; None when unsure."""
     sample = text[:5000]
-    letters = sum(ch.isalpha() for ch in sample)
+    letters = sum(map(str.isalpha, sample))
     if letters < 20:
         return None
     for pattern, lang in _SCRIPT_LANGUAGE:
         if len(pattern.findall(sample)) > letters * 0.3:
             return lang
     words = re.findall(r"[^\W\d_]+", sample.casefold())
-    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    counts = Counter(words)
+    scores = {lang: sum(counts[w] for w in stop) for lang, stop in _STOPWORDS.items()}
     lang, best = max(scores.items(), key=lambda kv: kv[1])
     return lang if best >= 3 and best >= 0.05 * len(words) else None
