@@ -43,10 +43,11 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 N_FEEDS = 40
 # run as the CLI runs its flows (flows/oneshot.py): what every command pays before doing its own work
-EMPTY_FLOW = (
-    "from flows.oneshot import one_shot_flow_run, run_then_exit\nfrom prefect import flow\n"
-    "@flow(name='bench-empty')\ndef empty():\n    pass\n"
-    "def main():\n    with one_shot_flow_run():\n        empty()\n"
+EMPTY_FLOW = (  # as the CLI runs its flows: the temporary server started first, then Prefect imported
+    "from flows.oneshot import one_shot_flow_run, run_then_exit, start_temporary_server\n"
+    "def main():\n    server = start_temporary_server()\n    from prefect import flow\n"
+    "    @flow(name='bench-empty')\n    def empty():\n        pass\n"
+    "    with one_shot_flow_run(server):\n        empty()\n"
     "run_then_exit(main)\n"
 )
 
