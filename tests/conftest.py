@@ -69,3 +69,22 @@ def warehouse_held_by_another_process(db: Path):
         holder.kill()
         holder.wait()
         holder.stdout.close()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (Linux: /proc); a zombie has exited, only its parent would reap it."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def processes_exit(pids: list[int], within: float) -> bool:
+    """Wait up to ``within`` seconds for every process of ``pids`` to exit; whether they all did."""
+    import time
+
+    deadline = time.monotonic() + within
+    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(process_alive(pid) for pid in pids)

@@ -8,6 +8,8 @@ import textwrap
 
 import pytest
 
+from tests.conftest import processes_exit
+
 SCRIPT = textwrap.dedent(
     """
     import atexit, sys, threading, time
@@ -77,21 +79,6 @@ def _server_env(tmp_path) -> dict:
             "PREFECT_LOGGING_LEVEL": "WARNING"}  # fmt: skip
 
 
-def _gone(pid: int, within: float = 10.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().split(") ", 1)[1].startswith("Z"):  # exited, waiting to be reaped by init
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_temporary_server_started_early_serves_the_flow_run_and_stops_at_exit(tmp_path) -> None:
     done = subprocess.run(
@@ -104,7 +91,7 @@ def test_temporary_server_started_early_serves_the_flow_run_and_stops_at_exit(tm
     assert done.returncode == 0, done.stderr
     pid, reported_to_it = done.stdout.split()
     assert reported_to_it == "True"  # the flow run used this server, not one Prefect started itself
-    assert _gone(int(pid))
+    assert processes_exit([int(pid)], within=10)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
@@ -120,7 +107,7 @@ def test_temporary_server_dies_with_a_killed_command(tmp_path) -> None:
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-    assert _gone(pid)
+    assert processes_exit([pid], within=10)
 
 
 def test_no_temporary_server_when_the_environment_names_a_server(monkeypatch) -> None:

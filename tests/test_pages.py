@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from flows.fetch import FetchPolicy, HostLimiter
 from flows.pages import CRASHED, PagePool, extract_chunk, fetch_pages
 from flows.pipeline import run_flow
 from parsers.feeds import parse_feed
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, process_alive, processes_exit
 from tests.test_feed_ingest import rss
 from warehouse.db import open_warehouse
 
@@ -148,14 +147,6 @@ def test_pipeline_workers_config(tmp_path: Path):
         config_from_dict({"pipeline": {"workers": "2"}}, tmp_path)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"  # a zombie has exited; only its parent (gone) would reap it
-
-
 def test_workers_exit_when_a_killed_run_leaves_them_behind():
     """SIGKILL runs no clean-up: the extraction workers must notice their run is gone and exit,
     or they hold its pipes open (a caller waiting for its output waits for ever)."""
@@ -166,14 +157,11 @@ def test_workers_exit_when_a_killed_run_leaves_them_behind():
     )
     run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     workers = [int(pid) for pid in run.stdout.readline().split()]
-    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    assert len(workers) == 2 and all(process_alive(pid) for pid in workers)
     run.send_signal(signal.SIGKILL)
     run.wait()
     run.stdout.close()
-    deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not any(_alive(pid) for pid in workers)
+    assert processes_exit(workers, within=30)
 
 
 def test_command_with_extraction_workers_keeps_stderr_clean(prefect_harness, tmp_path: Path):
