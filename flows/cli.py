@@ -113,8 +113,9 @@ def _print_ingest(summary) -> None:
     for failure in summary.failures:
         err.print(f"[yellow]skipped:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     by_error: dict[str, list[str]] = {}
-    for url, error in summary.feed_failures:
-        by_error.setdefault(error, []).append(url)
+    for url, error in summary.feed_failures:  # the host is listed after the error: the same error
+        host = urlsplit(url).hostname
+        by_error.setdefault(error.replace(host, "its host") if host else error, []).append(url)
     for error, urls in by_error.items():  # twenty feeds failing the same way (offline) are one line
         hosts = ", ".join(urlsplit(u).hostname or u for u in urls[:4]) + (
             f" and {len(urls) - 4} more" if len(urls) > 4 else ""

@@ -205,3 +205,22 @@ def test_search_and_reindex(ran):
     assert bad_date.returncode == 2 and "--since 'last week': not a date" in bad_date.stderr
     rebuilt = silkwatch("reindex", cwd=ran)
     assert rebuilt.returncode == 0 and "indexed 5 articles" in rebuilt.stdout
+
+
+def test_feeds_failing_the_same_way_are_one_line(capsys):
+    """Offline, every feed fails with its own host in the error: still one line for all of them."""
+    from flows.cli import _print_ingest
+    from flows.pipeline import IngestSummary
+
+    hosts = ["eurasianet.org", "timesca.com", "kun.uz", "24.kg", "tass.com"]
+    summary = IngestSummary(run_id="r", feeds_failed=6)
+    summary.feed_failures = [
+        (f"https://{h}/rss", f"network error: cannot resolve {h}: [Errno -2] Name or service not known") for h in hosts
+    ] + [("https://example.org/feed", "HTTP 500")]
+    _print_ingest(summary)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "failed:" in line]
+    assert lines == [
+        "5 feeds failed: network error: cannot resolve its host: [Errno -2] Name or service not known "
+        "(eurasianet.org, timesca.com, kun.uz, 24.kg and 1 more)",
+        "feed failed: HTTP 500 (example.org)",
+    ]
