@@ -113,11 +113,18 @@ def allowed_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(value, strict=False) for value in values)
 
 
-class PinnedBackend(httpcore.SyncBackend):
-    """httpcore's socket backend, dialling only the addresses checked for the host it is given."""
+StreamWrapper = Callable[[httpcore.NetworkStream], httpcore.NetworkStream]
 
-    def __init__(self, resolver: Resolver, allow_private: bool, allowed: Iterable[str] = ()):
+
+class PinnedBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, dialling only the addresses checked for the host it is given;
+    each connection is handed over through ``wrap`` (the fetcher's reads that a stop can end)."""
+
+    def __init__(
+        self, resolver: Resolver, allow_private: bool, allowed: Iterable[str] = (), wrap: StreamWrapper = lambda s: s
+    ):
         self._resolver, self._allow_private, self._allowed = resolver, allow_private, allowed_networks(allowed)
+        self._wrap = wrap
 
     def connect_tcp(
         self,
@@ -130,7 +137,7 @@ class PinnedBackend(httpcore.SyncBackend):
         failure: httpcore.ConnectError | None = None
         for address in checked_addresses(host, port, self._resolver, self._allow_private, self._allowed):
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                return self._wrap(super().connect_tcp(address, port, timeout, local_address, socket_options))
             except httpcore.ConnectError as exc:  # the next address, as getaddrinfo users do
                 failure = exc
         raise failure or httpcore.ConnectError(f"cannot connect to {host}")
@@ -140,13 +147,16 @@ class PinnedTransport(httpx.HTTPTransport):
     """httpx's own transport (TLS, keep-alive, limits), over ``PinnedBackend``. httpx 0.28 takes no
     network backend argument; its ``__init__`` only builds the connection pool, so this builds it."""
 
-    def __init__(self, resolver: Resolver, allow_private: bool, allowed: Iterable[str], limits: httpx.Limits):
+    def __init__(
+        self, resolver: Resolver, allow_private: bool, allowed: Iterable[str], limits: httpx.Limits,
+        wrap: StreamWrapper = lambda s: s,
+    ):  # fmt: skip
         self._pool = httpcore.ConnectionPool(
             ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=PinnedBackend(resolver, allow_private, allowed),
+            network_backend=PinnedBackend(resolver, allow_private, allowed, wrap),
         )
 
 

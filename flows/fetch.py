@@ -5,8 +5,15 @@
 - redirects followed by hand up to a limit, http/https only;
 - only public addresses, checked where they are dialled (``flows.addresses``: no DNS rebinding);
 - conditional GET (ETag / Last-Modified) so an unchanged feed costs a 304;
-- retries with backoff on connection errors and 5xx, honouring Retry-After on 429/503;
-- bounded concurrency overall and per host, with a minimum delay between requests to one host.
+- retries with backoff on connection errors and 5xx, honouring Retry-After on 429/503; a response
+  cut off at the total timeout, or silent past the read timeout, is not retried in the same run
+  (a dripping or silent server would cost that timeout again per attempt): it is a transient
+  failure, retried by a later run;
+- bounded concurrency overall and per host, with a minimum delay between requests to one host;
+- a run asked to stop (``flows.stopping``) stops fetching within a fraction of a second: reads
+  wait in slices (``BoundedStream``), delays and backoffs wait on the stop, and a fetch stopped
+  half-way is ``stopped``, not a failure: it is not logged, and its feed or page is left for the
+  next run.
 
 Every attempt becomes a ``FetchResult`` that the caller writes to ``fetch_log``.
 """
@@ -14,24 +21,28 @@ Every attempt becomes a ``FetchResult`` that the caller writes to ``fetch_log``.
 from __future__ import annotations
 
 import email.utils
+import math
 import threading
 import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
+from flows import stopping
 from flows.addresses import AddressRefused, PinnedTransport, Resolver, system_resolver
 from warehouse.clock import utc_now
 
 USER_AGENT = "silkwatch/0.1 (news monitoring of China-Central Asia affairs; +https://pypi.org/project/silkwatch/)"
 RETRY_STATUSES = {500, 502, 503, 504, 429}
+READ_SLICE = 0.25  # seconds a read waits before it looks at the stop flag and the request's deadline again
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,7 @@ class FetchPolicy:
 class FetchResult:
     url: str  # as requested
     kind: str  # feed or page
-    status: str  # ok, not_modified, error
+    status: str  # ok, not_modified, error; stopped: the run stopped first (not a failure, not logged)
     final_url: str | None = None
     http_status: int | None = None
     content_type: str | None = None
@@ -89,13 +100,66 @@ class FetchResult:
 
 
 class FetchFailed(Exception):
-    """One attempt failed; ``transient`` says whether another attempt may succeed."""
+    """One attempt failed; ``transient`` says whether another attempt may succeed, ``retry_now``
+    whether it may be in this run (not after a whole total timeout spent on it)."""
 
-    def __init__(self, message: str, *, transient: bool, http_status: int | None = None, wait: float = 0.0):
+    def __init__(
+        self, message: str, *, transient: bool, http_status: int | None = None, wait: float = 0.0,
+        retry_now: bool = True,
+    ):  # fmt: skip
         super().__init__(message)
         self.transient = transient
         self.http_status = http_status
         self.wait = wait
+        self.retry_now = retry_now
+
+
+class FetchStopped(Exception):
+    """The run is stopping (``flows.stopping``): this fetch ends without an answer."""
+
+
+class OutOfTime(Exception):
+    """The request's total time is up while the server is still sending."""
+
+
+_request_deadline = threading.local()  # .at: when the request this thread is making must be over (monotonic)
+
+
+class BoundedStream(httpcore.NetworkStream):
+    """A connection whose reads wait in slices of ``READ_SLICE``: they end as soon as the run stops,
+    and when the request's total time is up, though each byte arrives within the read timeout
+    (a server dripping its headers or body a byte every few seconds). Everything else is the
+    wrapped stream's."""
+
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        silence_limit = time.monotonic() + timeout if timeout is not None else math.inf
+        while True:
+            if stopping.stop_requested():
+                raise FetchStopped
+            now, deadline = time.monotonic(), getattr(_request_deadline, "at", math.inf)
+            if now >= deadline:
+                raise OutOfTime
+            if now >= silence_limit:
+                raise httpcore.ReadTimeout(f"no byte for {timeout:g} s")
+            try:
+                return self._stream.read(max_bytes, min(silence_limit, deadline, now + READ_SLICE) - now)
+            except httpcore.ReadTimeout:
+                continue  # a slice without data: look at the stop flag and the clocks again
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None, timeout: float | None = None):
+        return BoundedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
 
 
 class HostLimiter:
@@ -127,8 +191,8 @@ class HostLimiter:
                 now = time.monotonic()
                 start = max(now, self._next_start.get(host, now))
                 self._next_start[host] = start + self._delay
-            if start > now:
-                time.sleep(start - now)
+            if start > now and stopping.pause(start - now):
+                raise FetchStopped
             yield
 
 
@@ -166,62 +230,94 @@ def make_client(policy: FetchPolicy) -> httpx.Client:
         headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate, br"},
         timeout=timeout,
         transport=PinnedTransport(
-            policy.resolver, policy.allow_private_networks, policy.allowed_private_addresses, limits
+            policy.resolver, policy.allow_private_networks, policy.allowed_private_addresses, limits, BoundedStream
         ),
         follow_redirects=False,
         trust_env=False,  # no proxies from the environment: fetches go where the URL says
     )
 
 
-def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float) -> bytes:
+def _read_capped(response: httpx.Response, policy: FetchPolicy) -> bytes:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise FetchFailed(f"body of {int(declared)} bytes is over the {policy.max_bytes}-byte cap", transient=False)
     chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > policy.max_bytes:
-            raise FetchFailed(f"body over the {policy.max_bytes}-byte cap (decompressed)", transient=False)
-        if time.monotonic() > deadline:
-            raise FetchFailed(f"body still arriving after {policy.total_timeout:g} s; gave up", transient=True)
-        chunks.append(chunk)
+    try:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > policy.max_bytes:
+                raise FetchFailed(f"body over the {policy.max_bytes}-byte cap (decompressed)", transient=False)
+            chunks.append(chunk)
+    except OutOfTime:
+        raise FetchFailed(
+            f"body still arriving after {policy.total_timeout:g} s; gave up", transient=True, retry_now=False
+        ) from None
     return b"".join(chunks)
 
 
+@contextmanager
+def _deadline(at: float) -> Iterator[None]:
+    """The reads of this thread's request end at ``at`` (``BoundedStream``)."""
+    _request_deadline.at = at
+    try:
+        yield
+    finally:
+        _request_deadline.at = math.inf
+
+
 def _attempt(client, url, kind, headers, policy, limiter) -> FetchResult:
-    """One attempt, redirects included."""
-    deadline = time.monotonic() + policy.total_timeout
+    """One attempt, redirects included, within ``policy.total_timeout`` from its first request
+    (time spent waiting for a turn at the host does not count)."""
+    try:
+        return _follow(client, url, kind, headers, policy, limiter)
+    except OutOfTime:
+        raise FetchFailed(
+            f"no complete answer after {policy.total_timeout:g} s; gave up", transient=True, retry_now=False
+        ) from None
+
+
+def _follow(client, url, kind, headers, policy, limiter) -> FetchResult:
+    deadline = None
     current = url
     for _ in range(policy.max_redirects + 1):
         parts = urlsplit(current)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchFailed(f"refused: {current!r} is not an http(s) URL", transient=False)
         # The address is checked by the transport as it dials (PinnedTransport), redirects included.
-        with limiter.slot(parts.hostname), client.stream("GET", current, headers=headers) as response:
-            if response.is_redirect and "location" in response.headers:
-                current = urljoin(current, response.headers["location"])
-                continue
-            status = response.status_code
-            if status == 304:
-                return FetchResult(url, kind, "not_modified", final_url=current, http_status=304)
-            if status in RETRY_STATUSES:
-                wait = retry_after_seconds(response.headers.get("retry-after")) or 0.0
-                raise FetchFailed(f"HTTP {status}", transient=True, http_status=status, wait=wait)
-            if status >= 400:
-                raise FetchFailed(f"HTTP {status}", transient=False, http_status=status)
-            body = _read_capped(response, policy, deadline)
-            return FetchResult(
-                url,
-                kind,
-                "ok",
-                final_url=current,
-                http_status=status,
-                content_type=response.headers.get("content-type"),
-                body=body,
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-            )
+        with limiter.slot(parts.hostname):
+            deadline = deadline or time.monotonic() + policy.total_timeout
+            with _deadline(deadline), client.stream("GET", current, headers=headers) as response:
+                result = _answer(response, url, current, kind, policy)
+        if result is not None:
+            return result
+        current = urljoin(current, response.headers["location"])
     raise FetchFailed(f"more than {policy.max_redirects} redirects", transient=False)
+
+
+def _answer(response: httpx.Response, url: str, current: str, kind: str, policy: FetchPolicy) -> FetchResult | None:
+    """What one response means: a result, a failure raised, or None for a redirect to follow."""
+    if response.is_redirect and "location" in response.headers:
+        return None
+    status = response.status_code
+    if status == 304:
+        return FetchResult(url, kind, "not_modified", final_url=current, http_status=304)
+    if status in RETRY_STATUSES:
+        wait = retry_after_seconds(response.headers.get("retry-after")) or 0.0
+        raise FetchFailed(f"HTTP {status}", transient=True, http_status=status, wait=wait)
+    if status >= 400:
+        raise FetchFailed(f"HTTP {status}", transient=False, http_status=status)
+    body = _read_capped(response, policy)
+    return FetchResult(
+        url,
+        kind,
+        "ok",
+        final_url=current,
+        http_status=status,
+        content_type=response.headers.get("content-type"),
+        body=body,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+    )
 
 
 def fetch(
@@ -233,9 +329,10 @@ def fetch(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = stopping.pause,
 ) -> FetchResult:
-    """Fetch ``url`` with retries; never raises for network trouble: the result says what happened."""
+    """Fetch ``url`` with retries; never raises for network trouble: the result says what happened
+    (``stopped`` when the run stopped before an answer came)."""
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -245,13 +342,18 @@ def fetch(
     fetched_at = utc_now()
     attempts = 0
     while True:
+        if stopping.stop_requested():
+            result = FetchResult(url, kind, "stopped", error="the run stopped before an answer")
+            break
         attempts += 1
         try:
             result = _attempt(client, url, kind, headers, policy, limiter)
             break
+        except FetchStopped:
+            continue  # the loop's first line records it
         except (FetchFailed, AddressRefused, httpx.HTTPError, httpx.InvalidURL) as exc:
             failure = _as_failure(exc)
-            retry = failure.transient and attempts <= policy.retries
+            retry = failure.transient and failure.retry_now and attempts <= policy.retries
             wait = failure.wait or policy.backoff * 2 ** (attempts - 1)
             if retry and wait > policy.max_retry_after:
                 failure = FetchFailed(
@@ -279,8 +381,10 @@ def _as_failure(exc: Exception) -> FetchFailed:
         return FetchFailed(str(exc), transient=False)
     if isinstance(exc, httpx.InvalidURL):  # httpx reads a redirect's Location even when not following it
         return FetchFailed(f"refused: invalid URL in the request or its redirect ({exc})", transient=False)
-    if isinstance(exc, httpx.TimeoutException):
-        return FetchFailed(f"timed out ({type(exc).__name__})", transient=True)
+    if isinstance(exc, httpx.TimeoutException):  # silent past the read timeout: a retry would cost as much again
+        return FetchFailed(
+            f"timed out ({type(exc).__name__})", transient=True, retry_now=not isinstance(exc, httpx.ReadTimeout)
+        )
     if isinstance(exc, httpx.TransportError):
         return FetchFailed(f"network error: {exc or type(exc).__name__}", transient=True)
     return FetchFailed(f"{type(exc).__name__}: {exc}", transient=False)
@@ -307,10 +411,24 @@ def fetch_as_completed(
     caller can work on the first pages while the others are still arriving."""
     limiter = limiter or HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
     items = list(urls)
-    with make_client(policy) as client, ThreadPoolExecutor(max_workers=policy.max_concurrency) as pool:
-        futures = {pool.submit(fetch, client, url, kind, policy, limiter, **kw): i for i, (url, kw) in enumerate(items)}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    pool = ThreadPoolExecutor(max_workers=policy.max_concurrency)
+    try:
+        with make_client(policy) as client:
+            futures = {
+                pool.submit(fetch, client, url, kind, policy, limiter, **kw): i for i, (url, kw) in enumerate(items)
+            }
+            pending = set(futures)
+            while pending and not stopping.stop_requested():
+                done, pending = wait(pending, timeout=READ_SLICE, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield futures[future], future.result()
+            for future in pending:  # the run stopped: what has not answered yet is left for the next run
+                i = futures[future]
+                yield i, FetchResult(items[i][0], kind, "stopped", error="the run stopped before an answer")
+    finally:
+        # Stopping, the fetches still running end within a read slice (a connect, within its
+        # timeout): not waited for.
+        pool.shutdown(wait=not stopping.stop_requested(), cancel_futures=True)
 
 
 def policy_from_config(knobs: dict) -> FetchPolicy:

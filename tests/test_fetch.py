@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import threading
 import time
 
 import pytest
 from werkzeug import Response
 
+from flows import stopping
 from flows.fetch import USER_AGENT, FetchPolicy, HostLimiter, fetch, fetch_many, make_client, retry_after_seconds
 
 LOCAL = {"allow_private_networks": True}  # the test server is on 127.0.0.1
@@ -180,3 +182,91 @@ def test_private_addresses_are_refused_by_default(httpserver, url):
     assert result.status == "error" and not result.transient
     assert "not a public address" in result.error and "allow_private_networks" in result.error
     assert httpserver.log == []  # refused before connecting: the server saw nothing
+
+
+def _drip(seconds: float):
+    """A handler whose body comes a byte every 0.1 s for ``seconds``: never silent for long."""
+
+    def handler(_request):
+        def body():
+            yield b"<rss>"
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                time.sleep(0.1)
+                yield b" "
+
+        return Response(body(), content_type="application/rss+xml")
+
+    return handler
+
+
+def test_a_body_cut_at_the_total_timeout_is_not_retried(httpserver, get):
+    httpserver.expect_request("/drip").respond_with_handler(_drip(5.0))
+    result = get("/drip", FetchPolicy(total_timeout=1.0, read_timeout=2.0, retries=2, **LOCAL))
+    assert (result.status, result.attempts, result.transient) == ("error", 1, True)  # tried again next run
+    assert result.error == "body still arriving after 1 s; gave up"
+    assert len(httpserver.log) == 1
+
+
+def test_a_silent_server_is_not_retried_but_a_5xx_is(httpserver, get):
+    def silent(_request):
+        time.sleep(1.0)
+        return Response("late")
+
+    httpserver.expect_request("/silent").respond_with_handler(silent)
+    result = get("/silent", FetchPolicy(read_timeout=0.2, retries=2, **LOCAL))
+    assert (result.status, result.attempts, result.transient) == ("error", 1, True)
+    assert "timed out (ReadTimeout)" in result.error
+    httpserver.expect_request("/oops").respond_with_data("oops", status=503)
+    assert get("/oops", FetchPolicy(retries=2, backoff=0.01, **LOCAL)).attempts == 3
+
+
+@pytest.fixture
+def stop_soon():
+    """Asks for a stop ``after`` seconds (from another thread, as a signal handler would); the
+    next test starts with none."""
+    timers: list[threading.Timer] = []
+
+    def ask(after: float) -> None:
+        timers.append(threading.Timer(after, stopping.request_stop))
+        timers[-1].start()
+
+    yield ask
+    for timer in timers:
+        timer.cancel()
+    stopping.reset()
+
+
+def _stopped_within(fetching, seconds: float):
+    started = time.monotonic()
+    result = fetching()
+    assert time.monotonic() - started < seconds
+    return result
+
+
+def test_a_stop_ends_a_fetch_in_flight(httpserver, stop_soon):
+    httpserver.expect_request("/drip").respond_with_handler(_drip(20.0))
+    policy = FetchPolicy(total_timeout=30.0, read_timeout=10.0, **LOCAL)
+    stop_soon(0.5)
+    with make_client(policy) as client:
+        result = _stopped_within(
+            lambda: fetch(client, httpserver.url_for("/drip"), "page", policy, HostLimiter(2, 0)), 2.0
+        )
+    assert result.status == "stopped" and not result.ok
+
+
+def test_a_stop_ends_politeness_and_backoff_waits(httpserver, stop_soon):
+    httpserver.expect_request("/oops").respond_with_data("oops", status=500)
+    policy = FetchPolicy(backoff=30.0, retries=2, **LOCAL)  # the first retry would wait 30 s
+    stop_soon(0.5)
+    with make_client(policy) as client:
+        result = _stopped_within(
+            lambda: fetch(client, httpserver.url_for("/oops"), "page", policy, HostLimiter(2, 0)), 2.0
+        )
+    assert (result.status, result.attempts) == ("stopped", 1)
+    stopping.reset()
+    httpserver.expect_request("/p").respond_with_data("ok")
+    polite = FetchPolicy(per_host_concurrency=1, per_host_delay=30.0, **LOCAL)  # the second request would wait 30 s
+    stop_soon(1.0)
+    results = _stopped_within(lambda: fetch_many([(httpserver.url_for("/p"), {})] * 2, "page", polite), 3.0)
+    assert [r.status for r in results] == ["ok", "stopped"]
