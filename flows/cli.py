@@ -1,7 +1,8 @@
 """The ``silkwatch`` command line.
 
 Exit status: 0 success; 1 unexpected failure; 2 bad input (config, seeds, SQL, warehouse path);
-75 the warehouse is busy (another process is writing it: try again).
+75 the warehouse is busy (another process is writing it: try again); 130 / 143 a run stopped by
+Ctrl-C (SIGINT) / SIGTERM (what it saved is kept; running it again does the rest).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flows import stopping
 from flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
 from flows.ingest import SeedDirError
 from flows.oneshot import one_shot_flow_run, run_then_exit, start_temporary_server
@@ -144,20 +146,38 @@ def _rewriting(cfg: Config, command: str, status: str) -> Iterator:
         yield con
 
 
-def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
-    server = start_temporary_server()  # comes up while the pipeline is imported (flows/oneshot.py)
-    from flows.pipeline import run_flow  # imports Prefect: only for commands that need it
-    from flows.runners import with_task_runner
+def _stopped(message: str) -> typer.Exit:
+    """The one line of a stopped run, and its exit status (128 + the signal, as a shell reports it)."""
+    err.print(f"[yellow]stopped:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(128 + (stopping.stop_signal() or 15))
 
-    with (
-        _writing(config, "run" if write_report else "ingest"),
-        console.status("ingesting seeds and feeds, cleaning, classifying, loading…"),
-        one_shot_flow_run(server),
-    ):
-        summary = with_task_runner(run_flow, config)(
-            config, period=period, write_report=write_report, include_feeds=include_feeds
-        )
-    _print_ingest(summary)
+
+def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
+    command = "run" if write_report else "ingest"
+    with stopping.stop_on_signals():  # Ctrl-C and SIGTERM stop the run (flows/stopping.py), a second one at once
+        server = start_temporary_server()  # comes up while the pipeline is imported (flows/oneshot.py)
+        from flows.pipeline import run_flow, stopped_while  # imports Prefect: only for commands that need it
+        from flows.runners import with_task_runner
+
+        with (
+            _writing(config, command),
+            console.status("ingesting seeds and feeds, cleaning, classifying, loading…"),
+            one_shot_flow_run(server),
+        ):
+            if stopping.stop_requested():
+                raise _stopped(f"silkwatch {command} was stopped before it started; nothing changed")
+            state = stopping.flow_in_thread(
+                lambda: with_task_runner(run_flow, config)(
+                    config, period=period, write_report=write_report, include_feeds=include_feeds, return_state=True
+                )
+            )
+        if state.is_cancelled():  # stopped: the summary of what it did is the state's data
+            summary = state.result(raise_on_failure=False)
+            raise _stopped(
+                f"silkwatch {command} {stopped_while(summary)}; the {summary.articles_new} new articles it saved "
+                f"are kept, and `silkwatch {command}` again does the rest"
+            )
+        _print_ingest(state.result())
 
 
 @app.command()
@@ -237,7 +257,7 @@ def digest(
 
 @app.command()
 def serve(config: ConfigOption = None) -> None:
-    """Run the schedules (ingest, daily and weekly digests) as Prefect deployments until interrupted."""
+    """Run the schedules (ingest, daily and weekly digests) as Prefect deployments until stopped (Ctrl-C, SIGTERM)."""
     cfg = _config(config)
 
     def _serve() -> None:
@@ -250,7 +270,7 @@ def serve(config: ConfigOption = None) -> None:
             highlight=False,
             markup=False,
         )
-        serve_deployments(cfg)
+        serve_deployments(cfg, lambda message: err.print(f"[yellow]stopping:[/] {escape(message)}", highlight=False))
 
     _guarded(_serve)
 

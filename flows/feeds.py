@@ -1,13 +1,18 @@
-"""Plain functions behind the feed tasks: the feed list, checking a feed, fetching its new pages."""
+"""Plain functions behind the feed tasks: the feed list, checking feeds, fetching their new pages."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import queue
 import re
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from flows import stopping
 from flows.config import FeedListError
 from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, make_client
 from flows.ingest import copy_to_row
@@ -72,7 +77,12 @@ class FeedOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and not self.stopped
+
+    @property
+    def stopped(self) -> bool:
+        """The run stopped before the feed answered: nothing to record, the next run checks it."""
+        return self.result.status == "stopped"
 
 
 def check_feed(feed: dict, state: dict | None, policy: FetchPolicy, limiter: HostLimiter) -> FeedOutcome:
@@ -89,7 +99,7 @@ def check_feed(feed: dict, state: dict | None, policy: FetchPolicy, limiter: Hos
             last_modified=state.get("last_modified"),
         )
     outcome = FeedOutcome(feed, result)
-    if result.status == "error":
+    if result.status in ("error", "stopped"):
         outcome.error = result.error
     elif result.status == "ok":
         try:
@@ -106,12 +116,58 @@ def check_feed(feed: dict, state: dict | None, policy: FetchPolicy, limiter: Hos
     return outcome
 
 
+class FeedChecks:
+    """Feeds checked concurrently (``policy.max_concurrency`` at once), each outcome put on
+    ``answers`` as it comes (one per feed), so that the pages of the feeds that answered are
+    fetched while slower feeds are still being waited for."""
+
+    def __init__(
+        self, feeds: list[dict], states: dict, policy: FetchPolicy, limiter: HostLimiter, answers: queue.Queue
+    ):
+        self._answers = answers
+        self._threads = ThreadPoolExecutor(max_workers=policy.max_concurrency, thread_name_prefix="feed-check")
+        for feed in feeds:
+            self._threads.submit(self._check, feed, states.get(feed["url"]), policy, limiter)
+
+    def _check(self, feed: dict, state: dict | None, policy: FetchPolicy, limiter: HostLimiter) -> None:
+        try:
+            outcome = check_feed(feed, state, policy, limiter)
+        except Exception as exc:  # a bug checking one feed fails that feed, never the run
+            error = f"could not check the feed ({type(exc).__name__}: {exc})"
+            outcome = FeedOutcome(feed, FetchResult(feed["url"], "feed", "error", error=error), error=error)
+        self._answers.put(outcome)
+
+    def __enter__(self) -> FeedChecks:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # Stopping, a check still running ends within a read slice (a connect, within its timeout):
+        # not waited for.
+        self._threads.shutdown(wait=not stopping.stop_requested(), cancel_futures=True)
+
+
+def entry_to_json(entry: FeedEntry) -> str:
+    """A feed entry as JSON, to be kept until its page is stored (``warehouse.feeds.pending_entries``)."""
+    return json.dumps(dataclasses.asdict(entry), default=datetime.isoformat, ensure_ascii=False)
+
+
+def entry_from_json(text: str) -> FeedEntry:
+    values = json.loads(text)
+    for f in dataclasses.fields(FeedEntry):
+        if "datetime" in str(f.type) and values.get(f.name) is not None:
+            values[f.name] = datetime.fromisoformat(values[f.name])
+    return FeedEntry(**values)
+
+
 @dataclass
 class PageBatch:
     rows: list[dict] = field(default_factory=list)  # warehouse rows (see flows.ingest.copy_to_row)
     log: list[dict] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     deferred: int = 0  # pages that failed transiently: retried next run
+    settled: list[str] = field(default_factory=list)  # keys of the entries done with (stored or failed for good)
+    retry_later: dict[str, int] = field(default_factory=dict)  # entry key -> failures so far, of transient failures
+    stopped: bool = False  # the run stopped: this batch is incomplete, and is not saved
 
 
 @dataclass

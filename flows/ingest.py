@@ -6,6 +6,7 @@ Tasks in ``flows/pipeline.py`` wrap these; tests call them directly.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from parsers.tokenize import term_counts
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.faults import fault_point
+from warehouse.feeds import settle_pending_entries
 from warehouse.load import SaveResult, save_copies, save_fetch_log
 from warehouse.tx import transaction
 
@@ -149,11 +151,16 @@ def prepare_seeds(seeds: list[SeedText], ruleset: Ruleset | None = None) -> Batc
     return batch
 
 
-def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at: datetime) -> SaveResult:
+def save_rows(
+    db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at: datetime,
+    settled: Sequence[str] = (), failed_again: dict[str, int] | None = None,
+) -> SaveResult:  # fmt: skip
     """Save one batch of article rows and its fetch-log rows; the file is closed afterwards.
+    ``settled``: the feed entries this batch is done with, no longer pending; ``failed_again``: the
+    ones whose page failed transiently (entry key -> failures so far), which wait for their backoff.
 
-    Copies, signatures, topics, entities, search index and fetch log commit as one transaction:
-    a run killed at any point leaves all of the batch or none of it."""
+    Copies, signatures, topics, entities, search index, pending entries and fetch log commit as one
+    transaction: a run killed at any point leaves all of the batch or none of it."""
     with open_warehouse(db_path) as con, transaction(con):
         assign_near_duplicates(con, rows)
         result = save_copies(con, rows, seen_at)
@@ -165,6 +172,7 @@ def save_rows(db_path: Path, rows: list[dict], log: list[dict], run_id: str, see
         cluster_pending(
             con, made={(row["title"], row["text"]): row["story_text"] for row in rows if "story_text" in row}
         )
+        settle_pending_entries(con, settled, failed_again or {}, seen_at)
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
         fault_point("save-before-commit")
     fault_point("batch-saved")

@@ -19,6 +19,10 @@ rerun), where Prefect's fixed cost is most of an ingest with nothing new:
 - The interpreter's teardown after Prefect has run (freeing its server modules, ORM and pydantic
   models) takes ~1 s of C-level work. Once every exit handler has run (Prefect stops its server and
   flushes its events and logs; DuckDB is closed by then), the process leaves with ``os._exit``.
+- A run that was asked to stop (``flows.stopping``) does not wait more than a moment for the
+  threads still winding down (a fetch in the middle of a connect ends within its connect timeout).
+- The server runs in a session of its own: Ctrl-C at the terminal reaches the whole foreground
+  process group, and the server must outlive the run's last report to it.
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from flows import stopping
+
 PORT_IN_USE = 3  # uvicorn's exit status when it cannot bind its port
+STOPPED_THREADS_WAIT = 2.0  # seconds a stopped run's exit waits for threads still winding down
 # The server's process: ``python -m uvicorn ARGS``, as Prefect runs it, after asking Linux to end it
 # (SIGTERM) when this process dies, even by SIGKILL (PR_SET_PDEATHSIG), which Prefect's does not.
 _SERVER_MAIN = """
@@ -87,7 +94,9 @@ class TemporaryServer:
         env.pop("PREFECT_API_URL", None)
         app = ["--app-dir", str(Path(prefect_dir).parent), "--factory", "prefect.server.api.server:create_app"]
         args = [*app, "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
-        self.process = subprocess.Popen([sys.executable, "-c", _SERVER_MAIN, str(os.getpid()), *args], env=env)  # noqa: S603 (our own interpreter)
+        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter)
+            [sys.executable, "-c", _SERVER_MAIN, str(os.getpid()), *args], env=env, start_new_session=True
+        )
 
     def wait_ready(self, timeout: float) -> None:
         """Block until the server answers its health check; ServerStartError after ``timeout`` s."""
@@ -166,6 +175,14 @@ def one_shot_flow_run(server: TemporaryServer | None = None) -> Iterator[None]:
         yield
 
 
+def _wait_for_threads(seconds: float) -> None:
+    """Join the other non-daemon threads, for ``seconds`` at most in all."""
+    deadline = time.monotonic() + seconds
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def run_then_exit(main: Callable[[], object]) -> None:
     """Run ``main``, then leave as Python would (same status, same exit handlers) minus the teardown."""
     try:
@@ -181,7 +198,10 @@ def run_then_exit(main: Callable[[], object]) -> None:
     elif not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
-    threading._shutdown()  # what Python does first at exit: join the non-daemon threads
+    if stopping.stop_requested():
+        _wait_for_threads(STOPPED_THREADS_WAIT)
+    else:
+        threading._shutdown()  # what Python does first at exit: join the non-daemon threads
     atexit._run_exitfuncs()  # then the exit handlers, last registered first
     with contextlib.suppress(OSError):  # a reader that went away (``| head``) loses nothing more
         sys.stdout.flush()

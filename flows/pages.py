@@ -10,20 +10,29 @@ once per run, when there are pages to extract.
 A worker that dies (a page that crashes lxml, the OOM killer) costs only its pages: the pool is
 restarted, the chunks in flight are retried one by one, and a page that kills a worker on its own
 is recorded as a failed page (its feed's summary is stored instead).
+
+A run asked to stop (``flows.stopping``) kills the workers and returns what was done: workers
+ignore SIGINT and SIGTERM themselves (Ctrl-C reaches the whole process group, systemd's stop the
+whole cgroup), so that only their run decides when they end, and a worker killed mid-chunk is
+never taken for a page that crashed it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
+from flows import stopping
 from flows.feeds import PageBatch, PageOutcome, page_outcome
-from flows.fetch import FetchPolicy, HostLimiter, fetch_as_completed
+from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, fetch_as_completed
 from parsers.feeds import FeedEntry
+from warehouse.faults import fault_point
 
 CHUNK = 8  # pages per hand-over to a worker: large enough to amortise pickling, small enough to keep both busy
 CRASHED = "extraction crashed its worker process"
@@ -33,7 +42,12 @@ PageJob = tuple  # page_outcome's arguments: (entry, feed, fetch result or None,
 
 def extract_chunk(jobs: list[PageJob]) -> list[PageOutcome]:
     """The work of one chunk, in a worker process (or in-process when there is no pool)."""
+    fault_point("extraction")
     return [page_outcome(*job) for job in jobs]
+
+
+class _Stopped(Exception):
+    """The run stopped while the pool was working: what is not done is left undone."""
 
 
 PARENT_POLL_SECONDS = 0.5
@@ -45,11 +59,12 @@ def _worker_init(parent: int) -> None:
     (holding the run's terminal and pipes open) for ever. And its interpreter teardown stays off the
     user's terminal, as the command's own does (``flows.quiet``): the worker has imported DuckDB
     (through the row-building modules), whose bindings print "nanobind: leaked ..." as it exits."""
-    import threading
     import time
 
     from flows.quiet import silence_stderr_at_exit
 
+    for signum in stopping.STOP_SIGNALS:  # the run ends its workers (and a dying run's watch below)
+        signal.signal(signum, signal.SIG_IGN)
     silence_stderr_at_exit()
 
     def watch() -> None:
@@ -72,6 +87,7 @@ class PagePool:
         self.size = workers or os.cpu_count() or 1
         self._work = work
         self._executor: ProcessPoolExecutor | None = None
+        self._processes: list[multiprocessing.Process] = []
 
     @property
     def in_process(self) -> bool:
@@ -85,25 +101,44 @@ class PagePool:
 
     def close(self) -> None:
         if self._executor is not None:
+            if stopping.stop_requested():
+                self._kill()
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
+    def start(self) -> None:
+        """Start the workers now, while the first pages are fetched (else on the first chunk)."""
+        if not self.in_process:
+            self._pool()
+
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                self.size,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-                initargs=(os.getpid(),),
-            )
-            for _ in range(self.size):
-                self._executor.submit(_warm_up)
+            before = set(multiprocessing.active_children())
+            self._executor = stopping.with_stop_signals_ignored(self._start_workers)
+            self._processes = [p for p in multiprocessing.active_children() if p not in before]
         return self._executor
+
+    def _start_workers(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            self.size,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+        for _ in range(self.size):  # each submit starts a worker, up to ``size``
+            executor.submit(_warm_up)
+        return executor
 
     def _restart(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    def _kill(self) -> None:
+        """End the workers now, whatever they are doing (the run is stopping)."""
+        for process in self._processes:
+            process.kill()
+        self._processes = []
 
     def _submit(self, jobs: list[PageJob]) -> Future | None:
         try:
@@ -113,13 +148,21 @@ class PagePool:
 
     def run(self, jobs: Iterable[tuple[int, PageJob]]) -> dict[int, PageOutcome]:
         """Outcome of each job, by its key; ``jobs`` may be a generator fed by fetches in flight:
-        each chunk goes to the workers as soon as it is full."""
-        if self.in_process:
-            return {key: outcome for chunk in _chunks(jobs) for key, outcome in self._run_here(chunk)}
-        submitted = [(chunk, self._submit([job for _, job in chunk])) for chunk in _chunks(jobs)]
+        each chunk goes to the workers as soon as it is full. When the run stops meanwhile, the
+        outcomes of the jobs done so far (the workers are killed)."""
         outcomes: dict[int, PageOutcome] = {}
-        for chunk, future in submitted:
-            outcomes.update(self._gather(chunk, future))
+        if self.in_process:
+            for chunk in _chunks(jobs):
+                if stopping.stop_requested():
+                    break
+                outcomes.update(self._run_here(chunk))
+            return outcomes
+        submitted = [(chunk, self._submit([job for _, job in chunk])) for chunk in _chunks(jobs)]
+        try:
+            for chunk, future in submitted:
+                outcomes.update(self._gather(chunk, future))
+        except _Stopped:
+            self._kill()
         return outcomes
 
     def _run_here(self, chunk: list[tuple[int, PageJob]]) -> list[tuple[int, PageOutcome]]:
@@ -128,8 +171,10 @@ class PagePool:
     def _gather(self, chunk: list[tuple[int, PageJob]], future: Future | None) -> list[tuple[int, PageOutcome]]:
         if future is not None:
             try:
-                return list(zip((k for k, _ in chunk), future.result(), strict=True))
+                return list(zip((k for k, _ in chunk), _result(future), strict=True))
             except BrokenProcessPool:
+                if stopping.stop_requested():  # killed by the stop, or by a signal sent to every process
+                    raise _Stopped from None
                 self._restart()
         # A worker died while this chunk was in flight (maybe not because of it): retry it alone,
         # then page by page, until the page that kills a worker by itself is found.
@@ -150,10 +195,22 @@ class PagePool:
             self._restart()
             future = self._pool().submit(self._work, jobs)
         try:
-            return list(zip((k for k, _ in chunk), future.result(), strict=True))
+            return list(zip((k for k, _ in chunk), _result(future), strict=True))
         except BrokenProcessPool:
+            if stopping.stop_requested():
+                raise _Stopped from None
             self._restart()
             return None
+
+
+def _result(future: Future) -> list[PageOutcome]:
+    """A chunk's outcomes, once its worker is done; ``_Stopped`` as soon as the run stops."""
+    while True:
+        try:
+            return future.result(timeout=READ_SLICE)
+        except TimeoutError:
+            if stopping.stop_requested():
+                raise _Stopped from None
 
 
 def _chunks(jobs: Iterable[tuple[int, PageJob]]) -> Iterator[list[tuple[int, PageJob]]]:
@@ -187,18 +244,28 @@ def fetch_pages(
                 yield i, (entry, feed, None, 0, now, run_id)
         urls = ((items[i][0].link, {}) for i in linked)
         for position, result in fetch_as_completed(urls, "page", policy, limiter):
+            if result.status == "stopped":
+                continue  # left pending, for the next run
             entry, feed = items[linked[position]]
             yield linked[position], (entry, feed, result, failures_before.get(entry.link, 0), now, run_id)
 
     outcomes = (pool or PagePool(1)).run(arriving())
     batch = PageBatch()
-    for i in range(len(items)):
-        outcome = outcomes[i]
+    for i, (entry, _) in enumerate(items):
+        outcome = outcomes.get(i)
+        if outcome is None:  # the run stopped first
+            batch.stopped = True
+            continue
         if outcome.log is not None:
             batch.log.append(outcome.log)
         if outcome.failure:
             batch.failures.append(outcome.failure)
-        batch.deferred += outcome.deferred
+        if outcome.deferred:
+            batch.deferred += 1
+            batch.retry_later[entry.key] = failures_before.get(entry.link, 0) + 1
+        else:
+            batch.settled.append(entry.key)
         if outcome.row is not None:
             batch.rows.append(outcome.row)
+    batch.stopped = batch.stopped or stopping.stop_requested()
     return batch

@@ -1,33 +1,51 @@
 """Prefect flows and tasks: thin orchestration over ``flows.ingest`` and ``flows.digest``.
 
 One task per batch (never per article): each Prefect task run costs milliseconds.
+
+A run asked to stop (SIGINT, SIGTERM: ``flows.stopping``) ends within seconds: the flow looks at
+the stop between batches and phases, the fetches and the extraction workers end on their own, a
+save in progress commits, and the run is recorded ``interrupted``; the flow run ends Cancelled
+(its state's data is the summary of what was done).
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.states import Cancelled, State
 from prefect.utilities.annotations import quote
 
+from flows import stopping
 from flows.config import Config, EmailConfig, load_config
 from flows.digest import MAX_PER_TOPIC, DigestResult, write_digest
 from flows.email import SendOutcome, retry_failed_sends, send_digest
-from flows.feeds import FeedOutcome, PageBatch, check_feed, load_feed_list
-from flows.fetch import FetchPolicy, HostLimiter, policy_from_config
+from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list
+from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
 from flows.pages import PagePool, fetch_pages
+from flows.quiet import silence_stderr_at_exit
 from flows.runners import with_task_runner
 from warehouse.clock import utc_now
-from warehouse.db import open_warehouse
-from warehouse.feeds import feed_states, known_source_urls, page_failure_counts, record_feed_check, sync_feeds
+from warehouse.db import WarehouseBusy, open_warehouse
+from warehouse.feeds import (
+    add_pending_entries,
+    feed_states,
+    known_source_urls,
+    page_failure_counts,
+    pending_entries,
+    record_feed_check,
+    sync_feeds,
+)
 from warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
 from warehouse.lock import writer_lock
 from warehouse.tx import transaction
@@ -35,7 +53,9 @@ from warehouse.tx import transaction
 BATCH_SIZE = 500  # article copies per prepare/save task
 # pages per fetch+extract task (the crash tests set small batches through the environment)
 PAGE_BATCH_SIZE = int(os.environ.get("SILKWATCH_PAGE_BATCH_SIZE", "200"))
-FEED_BATCH_SIZE = 50  # feeds per check task
+# While slower feeds are still being checked, a page batch starts with fewer pages once the first of
+# them has waited this long: a dripping feed holds up the others' pages this long, not its timeout.
+PAGE_BATCH_FILL_SECONDS = 1.0
 
 # Inputs are large plain data: no caching by input hash, no result persistence; and the large
 # ones are passed quote()d, so Prefect does not walk (and copy) every row, term and band key of
@@ -54,36 +74,37 @@ def prepare_batch_task(seeds: list[SeedText]) -> Batch:
 
 
 @task(name="save-batch", **_task)
-def save_batch_task(db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at) -> SaveResult:
-    return save_rows(db_path, rows, log, run_id, seen_at)
-
-
-@task(name="check-feeds", retries=1, **_task)
-def check_feeds_task(
-    feeds: list[dict], states: list[dict | None], policy: FetchPolicy, limiter: HostLimiter
-) -> list[FeedOutcome]:
-    """A batch of feeds fetched concurrently (bounded by the policy): one task per batch, not one
-    mapped task per feed (~40 ms each, most of an unchanged rerun)."""
-    with ThreadPoolExecutor(max_workers=policy.max_concurrency) as threads:
-        return list(threads.map(check_feed, feeds, states, repeat(policy), repeat(limiter)))
+def save_batch_task(
+    db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at, settled=(), failed_again=None
+) -> SaveResult:
+    return save_rows(db_path, rows, log, run_id, seen_at, settled, failed_again)
 
 
 @task(name="record-feed-checks", **_task)
 def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, now) -> tuple[list, dict]:
-    """Write each feed's health and fetch-log row; return the entries not stored yet, with past page failures."""
-    with open_warehouse(db_path) as con, transaction(con):  # feed states and their log rows together
+    """Write each feed's health and fetch-log row, and keep its entries not stored yet as pending
+    until their copy is saved: in one transaction with the feed's new ETag, so that no stop can
+    leave an entry behind a 304. Return the entries newly pending, with their pages' past failures."""
+    with open_warehouse(db_path) as con, transaction(con):
         links = [e.link for o in outcomes for e in o.entries if e.link]
         known = known_source_urls(con, links)
-        new_items, seen = [], set()
+        fresh, seen = [], set()
         for outcome in outcomes:
-            fresh = [e for e in outcome.entries if (e.link or e.key) not in known and e.key not in seen]
-            seen.update(e.key for e in fresh)
-            new_items.extend((entry, outcome.feed) for entry in fresh)
+            new = [e for e in outcome.entries if (e.link or e.key) not in known and e.key not in seen]
+            seen.update(e.key for e in new)
+            fresh.extend((entry, outcome.feed) for entry in new)
             record_feed_check(
                 con, outcome.feed["url"], now, ok=outcome.ok, error=outcome.error, etag=outcome.result.etag,
                 last_modified=outcome.result.last_modified, items=len(outcome.entries) if outcome.ok else None,
-                new_items=len(fresh), title=outcome.title, bozo=outcome.bozo,
+                new_items=len(new), title=outcome.title, bozo=outcome.bozo,
             )  # fmt: skip
+        added = add_pending_entries(
+            con,
+            [{"entry_key": e.key, "feed_url": f["url"], "link": e.link, "entry": entry_to_json(e)} for e, f in fresh],
+            now,
+            run_id,
+        )
+        new_items = [(e, f) for e, f in fresh if e.key in added]  # the others wait already (or back off)
         save_fetch_log(con, [o.result.log_row(run_id) for o in outcomes])
         failures = page_failure_counts(con, [e.link for e, _ in new_items if e.link])
     return new_items, failures
@@ -138,6 +159,7 @@ class IngestSummary:
     failures: list[str] = field(default_factory=list)  # seeds and pages that could not be used
     feed_failures: list[tuple[str, str]] = field(default_factory=list)  # (feed url, error)
     digest: DigestResult | None = None
+    phase: str = "starting"  # what the run was doing last (says where a stopped run stopped)
 
     @property
     def status(self) -> str:
@@ -152,6 +174,8 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
     if not loaded.items:
         save_batch_task(config.warehouse_path, [], quote(pending_log), summary.run_id, seen_at)
     for start in range(0, len(loaded.items), BATCH_SIZE):
+        if stopping.stop_requested():
+            return
         prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]))
         summary.failures.extend(prepared.failures)
         summary.seeds_failed += len(prepared.failures)
@@ -171,85 +195,175 @@ def _add_saved(summary: IngestSummary, saved: SaveResult, copies: int) -> None:
     summary.already_seen += saved.already_seen
 
 
+@dataclass
+class _Waiting:
+    """Feed entries whose pages are still to be fetched, in the order they were read, with the
+    failures of their pages in earlier runs."""
+
+    items: list = field(default_factory=list)
+    failures: dict = field(default_factory=dict)
+    since: float = field(default_factory=time.monotonic)  # when the first of them began to wait
+
+    def add(self, items: list, failures: dict) -> None:
+        if not self.items:
+            self.since = time.monotonic()
+        self.items.extend(items)
+        self.failures.update(failures)
+
+    def ready(self, feeds_unanswered: int) -> bool:
+        """Whether a page batch starts now: full, or no feed left to wait for, or waited long enough."""
+        full = len(self.items) >= PAGE_BATCH_SIZE or not feeds_unanswered
+        return bool(self.items) and (full or time.monotonic() - self.since >= PAGE_BATCH_FILL_SECONDS)
+
+    def take(self) -> list:
+        batch, self.items = self.items[:PAGE_BATCH_SIZE], self.items[PAGE_BATCH_SIZE:]
+        self.since = time.monotonic()
+        return batch
+
+
 def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
+    """Check the feeds, and fetch, extract and save the pages of their new entries, as the feeds
+    answer: a slow feed holds up no other feed's pages (``PAGE_BATCH_FILL_SECONDS``). Entries an
+    earlier run read and did not finish (``pending_entries``) come first."""
     feeds = load_feed_list(config.feeds_file)
     if not feeds:
         return
+    waiting = _Waiting()
     with open_warehouse(config.warehouse_path) as con:
         sync_feeds(con, feeds, now)
         states = feed_states(con)
+        configured = {f["url"]: f for f in feeds}
+        left = [(entry_from_json(e), configured[url]) for url, e in pending_entries(con, now) if url in configured]
+        waiting.add(left, page_failure_counts(con, [e.link for e, _ in left if e.link]))
     due = [f for f in feeds if (states[f["url"]]["next_due_at"] or now) <= now]
     summary.feeds_backing_off = len(feeds) - len(due)
+    summary.phase = "checking feeds and fetching pages"
     policy = policy_from_config(config.fetch)
     limiter = HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
-    outcomes: list[FeedOutcome] = []
-    for start in range(0, len(due), FEED_BATCH_SIZE):
-        batch = due[start : start + FEED_BATCH_SIZE]
-        outcomes.extend(check_feeds_task(quote(batch), quote([states.get(f["url"]) for f in batch]), policy, limiter))
+    news: queue.Queue = queue.Queue()  # each feed's outcome as it comes; each page batch's future when done
+    # On Dask the page batches run on the cluster's workers, daemon processes that may not start a
+    # process pool of their own: there each worker extracts in-process, and Dask is the parallelism.
+    with (
+        FeedChecks(due, states, policy, limiter, news),
+        PagePool(1 if config.task_runner == "dask" else config.workers) as pool,
+    ):
+
+        def fetch_extract(items: list) -> PrefectFuture:
+            pool.start()
+            # Dask reads tuples in task arguments as its own task specs, so quote() (a tuple) stays home.
+            ship = (lambda value: value) if config.task_runner == "dask" else quote
+            future = fetch_pages_task.submit(
+                ship(items), policy, limiter, ship(waiting.failures), now, summary.run_id, pool
+            )
+            future.add_done_callback(news.put)
+            return future
+
+        _feeds_to_pages(config, summary, now, len(due), news, waiting, fetch_extract)
+
+
+def _feeds_to_pages(
+    config: Config, summary: IngestSummary, now, unanswered: int, news: queue.Queue, waiting: _Waiting,
+    fetch_extract: Callable[[list], PrefectFuture],
+) -> None:  # fmt: skip
+    """Record each feed as it answers, and keep one page batch in flight while the one before is saved."""
+    in_flight: PrefectFuture | None = None  # the page batch being fetched and extracted
+    while (unanswered or waiting.items or in_flight) and not stopping.stop_requested():
+        arrived = _news(news)
+        answered = [o for o in arrived if isinstance(o, FeedOutcome)]
+        unanswered -= len(answered)
+        if answered:
+            _count_feeds(summary, answered)
+            waiting.add(*record_feeds_task(config.warehouse_path, quote(answered), summary.run_id, now))
+        done = in_flight is not None and any(a is in_flight for a in arrived)
+        if done:
+            batch: PageBatch = in_flight.result()
+            in_flight = None
+            if batch.stopped or stopping.stop_requested():
+                break  # nothing of it is saved: its entries stay pending
+        if in_flight is None and waiting.ready(unanswered):
+            in_flight = fetch_extract(waiting.take())  # fetched and extracted while the one done is saved
+        if done:
+            _save_pages(config, summary, batch, now)
+    if in_flight is not None:  # stopping: the batch ends within a read slice
+        in_flight.wait()
+
+
+def _news(news: queue.Queue) -> list:
+    """What came since the last look: waits a little for the first, so the loop sees a stop soon."""
+    try:
+        arrived = [news.get(timeout=READ_SLICE)]
+    except queue.Empty:
+        return []
+    while not news.empty():
+        arrived.append(news.get_nowait())
+    return arrived
+
+
+def _count_feeds(summary: IngestSummary, outcomes: list[FeedOutcome]) -> None:
     for outcome in outcomes:
         if outcome.ok:
             summary.feeds_ok += 1
         else:
             summary.feeds_failed += 1
             summary.feed_failures.append((outcome.feed["url"], outcome.error or "failed"))
-    new_items, failures_before = record_feeds_task(config.warehouse_path, quote(outcomes), summary.run_id, now)
-    if not new_items:
-        return  # nothing new: no pool to start, no page to fetch
-    batches = [new_items[start : start + PAGE_BATCH_SIZE] for start in range(0, len(new_items), PAGE_BATCH_SIZE)]
-    # On Dask the page batches run on the cluster's workers, daemon processes that may not start a
-    # process pool of their own: there each worker extracts in-process, and Dask is the parallelism.
-    # Dask also reads tuples in task arguments as its own task specs, so quote() (a tuple) stays home.
-    on_dask = config.task_runner == "dask"
-    ship = (lambda value: value) if on_dask else quote
-    with PagePool(1 if on_dask else config.workers) as pool:
 
-        def fetch_extract(items: list):
-            return fetch_pages_task.submit(
-                ship(items), policy, limiter, ship(failures_before), now, summary.run_id, pool
-            )
 
-        upcoming = fetch_extract(batches[0])
-        for k in range(len(batches)):
-            batch = upcoming.result()
-            if k + 1 < len(batches):  # fetch and extract the next batch while this one is saved
-                upcoming = fetch_extract(batches[k + 1])
-            summary.failures.extend(batch.failures)
-            summary.pages_deferred += batch.deferred
-            saved = save_batch_task(config.warehouse_path, quote(batch.rows), quote(batch.log), summary.run_id, now)
-            _add_saved(summary, saved, len(batch.rows))
+def _save_pages(config: Config, summary: IngestSummary, batch: PageBatch, now) -> None:
+    summary.failures.extend(batch.failures)
+    summary.pages_deferred += batch.deferred
+    saved = save_batch_task(
+        config.warehouse_path, quote(batch.rows), quote(batch.log), summary.run_id, now,
+        quote(batch.settled), quote(batch.retry_later),
+    )  # fmt: skip
+    _add_saved(summary, saved, len(batch.rows))
 
 
 @flow(name="silkwatch-run", validate_parameters=False)
 def run_flow(
     config: Config, period: str | None = None, write_report: bool = True, include_feeds: bool = True
-) -> IngestSummary:
-    """The main job: ingest seeds and feeds, clean, dedupe, classify, load; then write the digest."""
+) -> IngestSummary | State:
+    """The main job: ingest seeds and feeds, clean, dedupe, classify, load; then write the digest.
+
+    Stopped (``flows.stopping``), it returns a Cancelled state whose data is the summary."""
+    with stopping.stop_on_signals():  # here too: Prefect replaces SIGTERM's handler for a flow run
+        return _run(config, period, write_report, include_feeds)
+
+
+def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool) -> IngestSummary | State:
     run_id = f"{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     started = utc_now()
     summary = IngestSummary(run_id=run_id)
     with open_warehouse(config.warehouse_path) as con:
         start_run(con, run_id, started)
     try:
+        summary.phase = "reading the seeds"
         _ingest_seeds(config, summary, started)
-        if include_feeds:
+        if include_feeds and not stopping.stop_requested():
             _ingest_feeds(config, summary, started)
-        if write_report:
+        if write_report and not stopping.stop_requested():
+            summary.phase = "writing the digest"
             period = period or config.digest_period
             summary.digest = write_digest_task(
                 config.warehouse_path, config.digest_dir, period, utc_now(), max_per_topic=config.digest_max_per_topic
             )
-        if config.email.enabled:
+        if config.email.enabled and not stopping.stop_requested():
+            summary.phase = "sending digest emails"
             summary.sends = retry_sends_task(config.warehouse_path, config.email)
     except BaseException as exc:
         with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
             finish_run(con, run_id, utc_now(), status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    stopped = stopping.stop_requested()
+    status = "interrupted" if stopped else summary.status
+    error = "; ".join(summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures]) or None
+    if stopped:
+        error = f"{stopped_while(summary)}; every batch it saved is kept, the next run does the rest"
     with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
         finish_run(
             con,
             run_id,
             utc_now(),
-            status=summary.status,
+            status=status,
             seeds_read=summary.seeds_read,
             seeds_failed=summary.seeds_failed,
             feeds_ok=summary.feeds_ok,
@@ -259,9 +373,15 @@ def run_flow(
             sources_new=summary.sources_new,
             duplicates=summary.duplicates,
             digest_path=str(summary.digest.path) if summary.digest else None,
-            error="; ".join(summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures]) or None,
+            error=error,
         )
+    if stopped:
+        return Cancelled(message=error, data=summary)
     return summary
+
+
+def stopped_while(summary: IngestSummary) -> str:
+    return f"stopped by {stopping.describe(stopping.stop_signal())} while {summary.phase}"
 
 
 @dataclass
@@ -297,13 +417,32 @@ def _scheduled_wait(config: Config) -> float:
     return max(config.lock_wait_seconds, config.schedule["ingest_every_minutes"] * 60.0)
 
 
-# Deployments take the config file's path: a flow run's parameters must be plain JSON.
+# Deployments take the config file's path: a flow run's parameters must be plain JSON. The ingest
+# runs its work in a thread, as the commands do (flows/stopping.py): a run cancelled from Prefect's
+# UI or API, or stopped with `silkwatch serve` (the runner sends SIGTERM), stops as Ctrl-C stops a
+# command, and the runner marks it Cancelled. (A Cancelled state returned by a deployment's flow
+# would be logged by Prefect's engine as an unexpected exception, with its traceback.)
 @flow(name="silkwatch-scheduled-ingest")
 def scheduled_ingest(config_path: str) -> None:
     """Scheduled: ingest seeds and feeds (no digest)."""
+    silence_stderr_at_exit()  # this flow run's process ends when the flow does: no teardown noise in the logs
     config = load_config(Path(config_path))
-    with writer_lock(config.warehouse_path, _scheduled_wait(config), "scheduled ingest"):
-        summary = with_task_runner(run_flow, config)(config, write_report=False)
+    wait = _scheduled_wait(config)
+    with stopping.stop_on_signals():
+        try:
+            with writer_lock(config.warehouse_path, wait, "scheduled ingest", give_up=stopping.stop_requested):
+                state = stopping.flow_in_thread(
+                    lambda: with_task_runner(run_flow, config)(config, write_report=False, return_state=True)
+                )
+        except WarehouseBusy:
+            if not stopping.stop_requested():
+                raise
+            print(f"stopped by {stopping.describe(stopping.stop_signal())} while waiting for the warehouse")
+            return
+    if state.is_cancelled():
+        print(state.message)
+        return
+    summary = state.result()
     print(f"{summary.articles_new} new articles, {summary.feeds_ok} feeds ok, {summary.feeds_failed} failed")
 
 

@@ -10,6 +10,7 @@ import duckdb
 
 from parsers.stories import Story, StoryIndex, article_features, default_rules
 from warehouse.clock import utc_now
+from warehouse.faults import fault_point
 from warehouse.stories import clear_stories, pending_articles, save_stories, stories_near
 
 CLUSTER_BATCH = 5_000
@@ -43,6 +44,7 @@ def cluster_pending(
         for story_id, first, last, profile in stories_near(con, features[0].when, features[-1].when, reach):
             index.load(Story.from_profile(story_id, first, last, profile))
         members = [(index.add(f), f.article_id) for f in features]
+        fault_point("clustering")
         changed = [_story_row(index.stories[sid], rules.version) for sid in sorted(index.changed)]
         save_stories(con, changed, members, utc_now())
         total += len(batch)

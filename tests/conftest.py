@@ -43,6 +43,25 @@ def workdir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def local_site():
+    """The news site of ``tests/local_site.py``, for the tests that run silkwatch against it."""
+    from tests.local_site import LocalSite
+
+    site = LocalSite()
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="session")
+def reference_run(prefect_harness, local_site, tmp_path_factory) -> dict:
+    """One uninterrupted `silkwatch run` of the local site: what every killed or stopped run, run
+    again, must end with (``tests.local_site.rerun_heals``)."""
+    from tests.local_site import reference_of
+
+    return reference_of(tmp_path_factory.mktemp("reference"), local_site)
+
+
+@pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
@@ -78,6 +97,20 @@ def process_alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state != "Z"
+
+
+def group_members(pgid: int) -> list[int]:
+    """The processes of process group ``pgid`` still running (Linux: /proc)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
 
 
 def processes_exit(pids: list[int], within: float) -> bool:

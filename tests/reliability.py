@@ -2,16 +2,21 @@
 
 Cases are marked ``@pytest.mark.reliability("<category>")``; a case that had data stored before
 its hostile event records ``record_property("data_lost", n)``. With ``--reliability-report`` the
-table is printed after the run, and its last line is ``name=value`` pairs for scripts.
+table is printed after the run, and its last line is ``name=value`` pairs for scripts; before it,
+the seconds that cases measured (``record_property("exit_seconds" or "run_seconds", s)``).
 """
 
 from __future__ import annotations
 
 import pytest
 
-CATEGORIES = ("hostile feed", "hostile page", "network safety", "crash", "concurrency", "injection")
+CATEGORIES = (
+    "hostile feed", "hostile page", "network safety", "crash", "stops", "stalls", "concurrency", "injection",
+)  # fmt: skip
+TIMINGS = ("exit_seconds", "run_seconds")  # what a case may measure, in seconds
 _category = pytest.StashKey[dict]()
 _outcomes: dict[str, dict] = {}  # node id -> passed, ran, lost (one pytest session per process)
+_timings: dict[str, dict[str, float]] = {}  # node id -> measured seconds
 
 
 def pytest_addoption(parser) -> None:
@@ -36,6 +41,9 @@ def pytest_runtest_logreport(report) -> None:
     case["passed"] = case["passed"] and not report.failed
     case["ran"] = case["ran"] or (report.when == "call" and not report.skipped) or report.failed
     case["lost"] = max(case["lost"], sum(int(v) for k, v in report.user_properties if k == "data_lost"))
+    for name, value in report.user_properties:
+        if name in TIMINGS:
+            _timings.setdefault(report.nodeid, {})[name] = float(value)
 
 
 def reliability_table(categories: dict[str, str], outcomes: dict[str, dict]) -> list[str]:
@@ -62,5 +70,8 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
     if not config.getoption("--reliability-report"):
         return
     terminalreporter.section("reliability")
+    for nodeid, measured in _timings.items():
+        case = nodeid.split("::")[-1]
+        terminalreporter.write_line(f"{case:<60} " + " ".join(f"{k} {v:.1f}" for k, v in measured.items()))
     for line in reliability_table(config.stash.get(_category, {}), _outcomes):
         terminalreporter.write_line(line)

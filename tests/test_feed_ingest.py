@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -10,6 +12,7 @@ from xml.sax.saxutils import escape
 import pytest
 from werkzeug import Request, Response
 
+from flows import stopping
 from flows.config import load_config
 from flows.pipeline import run_flow
 from tests.conftest import FIXTURES
@@ -68,7 +71,7 @@ def site(httpserver):
     httpserver.expect_request("/truncated.xml").respond_with_data(
         (FIXTURES / "feeds" / "reuters_rss20_truncated_malformed.xml").read_bytes(), content_type="application/rss+xml"
     )
-    httpserver.expect_request(__import__("re").compile(r"/news/.*")).respond_with_handler(serve_page)
+    httpserver.expect_request(re.compile(r"/news/.*")).respond_with_handler(serve_page)
     return httpserver, counts
 
 
@@ -133,3 +136,52 @@ def test_full_ingest_then_a_304_run(prefect_harness, config, site):
     assert counts["not_modified"] == 1  # the unchanged feed cost a 304
     assert counts["pages"] == pages_before  # no page fetched twice
     assert second.feeds_backing_off == 2  # the failing feeds wait for their backoff
+
+
+def test_a_stopped_run_leaves_its_entries_to_the_next_even_behind_a_304(prefect_harness, workdir, httpserver):
+    """Stopped while it fetches pages, after the feed's ETag was stored: the entries it read and
+    did not save stay pending, and the next run saves them though the feed answers 304."""
+    items = [{"link": httpserver.url_for(f"/news/{p.stem[:8]}"), "title": f"Story {p.stem[:8]}",
+              "summary": "A summary of the story.", "date": datetime(2019, 11, 18, 10, 0, tzinfo=UTC)}
+             for p in PAGES]  # fmt: skip
+    feed, answers = rss(items), []
+
+    def serve_feed(request: Request) -> Response:
+        answers.append(304 if request.headers.get("If-None-Match") == '"v1"' else 200)
+        return Response(status=304) if answers[-1] == 304 else Response(feed, headers={"ETag": '"v1"'})
+
+    def serve_page(request: Request) -> Response:
+        stopping.request_stop()  # as Ctrl-C would, while the first page is in flight
+        time.sleep(1.0)
+        match = [p for p in PAGES if p.stem.startswith(request.path.rsplit("/", 1)[1])]
+        return Response(match[0].read_bytes(), content_type="text/html; charset=utf-8")
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(serve_feed)
+    httpserver.expect_request(re.compile(r"/news/.*")).respond_with_handler(serve_page)
+    (workdir / "feeds.toml").write_text(f'[[feed]]\nurl = "{httpserver.url_for("/feed.xml")}"\n', "utf-8")
+    (workdir / "silkwatch.toml").write_text(
+        '[warehouse]\npath = "w.duckdb"\n[seeds]\ndir = "seeds"\n[feeds]\nfile = "feeds.toml"\n'
+        "[fetch]\nallow_private_networks = true\nper_host_delay = 0\n",
+        "utf-8",
+    )
+    config = load_config(workdir / "silkwatch.toml")
+    stopped = run_flow(config, return_state=True)
+    assert stopped.is_cancelled()
+    with open_warehouse(config.warehouse_path, read_only=True) as con:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
+        assert con.execute("SELECT etag FROM feeds").fetchall() == [('"v1"',)]
+        assert con.execute("SELECT count(*) FROM pending_entries").fetchone()[0] == len(PAGES)
+        assert con.execute("SELECT count(*) FROM article_sources WHERE feed_url IS NOT NULL").fetchone()[0] == 0
+
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/feed.xml").respond_with_handler(serve_feed)
+    httpserver.expect_request(re.compile(r"/news/.*")).respond_with_handler(
+        lambda r: Response(next(p for p in PAGES if p.stem.startswith(r.path.rsplit("/", 1)[1])).read_bytes(),
+                           content_type="text/html; charset=utf-8")
+    )  # fmt: skip
+    again = run_flow(config)
+    assert answers == [200, 304]
+    assert again.articles_new == len(PAGES)  # the seeds were saved before the stop
+    with open_warehouse(config.warehouse_path, read_only=True) as con:
+        assert check_integrity(con, indexed=True, idle=True) == []
+        assert con.execute("SELECT count(*) FROM pending_entries").fetchone()[0] == 0

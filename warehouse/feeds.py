@@ -94,6 +94,54 @@ def known_source_urls(con: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> se
         return {r[0] for r in con.execute("SELECT url FROM article_sources JOIN _urls USING (url)").fetchall()}
 
 
+def add_pending_entries(
+    con: duckdb.DuckDBPyConnection, entries: Sequence[dict], now: datetime, run_id: str
+) -> set[str]:
+    """Keep feed entries (``entry_key``, ``feed_url``, ``link``, ``entry`` as JSON) until their copy
+    is saved; return the keys added. An entry already pending keeps its row (and its backoff)."""
+    if not entries:
+        return set()
+    columns = ("entry_key", "feed_url", "link", "entry")
+    table = pa.table({**{k: pa.array([e[k] for e in entries], pa.string()) for k in columns},
+                      "position": pa.array(range(1, len(entries) + 1), pa.int64())})  # fmt: skip
+    with registered(con, _read=table):
+        added = con.execute(
+            "INSERT INTO pending_entries (entry_key, feed_url, link, entry, read_at, read_order, run_id) "
+            "SELECT entry_key, feed_url, link, entry, ?, "
+            "(SELECT coalesce(max(read_order), 0) FROM pending_entries) + position, ? "
+            "FROM _read ON CONFLICT DO NOTHING RETURNING entry_key",
+            [now, run_id],
+        ).fetchall()
+    return {r[0] for r in added}
+
+
+def pending_entries(con: duckdb.DuckDBPyConnection, now: datetime) -> list[tuple[str, str]]:
+    """(feed url, entry JSON) of the entries waiting for their page, whose backoff is over, oldest first."""
+    return con.execute(
+        "SELECT feed_url, entry FROM pending_entries WHERE retry_after IS NULL OR retry_after <= ? ORDER BY read_order",
+        [now],
+    ).fetchall()
+
+
+def settle_pending_entries(
+    con: duckdb.DuckDBPyConnection, done: Sequence[str], failed_again: dict[str, int], now: datetime
+) -> None:
+    """Entries whose copy is saved (or that failed for good) are done with: forgotten. Those whose page
+    failed transiently (``failed_again``: key -> failures so far) wait before their next try, as feeds do."""
+    if done:
+        with registered(con, _done=keys_table(done, "entry_key")):
+            con.execute("DELETE FROM pending_entries WHERE entry_key IN (SELECT entry_key FROM _done)")
+    if failed_again:
+        retry = pa.table(
+            {"entry_key": list(failed_again), "retry_after": [now + backoff_delay(n) for n in failed_again.values()]}
+        )
+        with registered(con, _retry=retry):
+            con.execute(
+                "UPDATE pending_entries SET retry_after = r.retry_after FROM _retry r "
+                "WHERE pending_entries.entry_key = r.entry_key"
+            )
+
+
 def page_failure_counts(con: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> dict[str, int]:
     """How many times each page URL has failed to fetch before."""
     if not urls:

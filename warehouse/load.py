@@ -283,20 +283,12 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime)
 
 
 def mark_interrupted_runs(con: duckdb.DuckDBPyConnection, now: datetime) -> list[str]:
-    """Runs left 'running' become 'interrupted'. The feeds they checked forget their ETag and
-    Last-Modified: entries read but not saved before the kill would otherwise hide behind a 304."""
-    with transaction(con):
-        ids = [r[0] for r in con.execute(
-            "UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'stopped before finishing "
-            "(killed or crashed); every batch it saved is kept, the next run did the rest' "
-            "WHERE status = 'running' RETURNING run_id", [now]).fetchall()]  # fmt: skip
-        if ids:
-            with registered(con, _interrupted=keys_table(ids, "run_id")):
-                con.execute(
-                    "UPDATE feeds SET etag = NULL, last_modified = NULL WHERE feed_url IN "
-                    "(SELECT url FROM fetch_log JOIN _interrupted USING (run_id) WHERE kind = 'feed')"
-                )
-    return ids
+    """Runs left 'running' (killed, or crashed) become 'interrupted'. What they had read and not
+    saved is still in ``pending_entries``, for this run to finish."""
+    return [r[0] for r in con.execute(
+        "UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'stopped before finishing "
+        "(killed or crashed); every batch it saved is kept, the next run did the rest' "
+        "WHERE status = 'running' RETURNING run_id", [now]).fetchall()]  # fmt: skip
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, finished_at: datetime, **counts) -> None:

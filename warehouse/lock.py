@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,9 +42,12 @@ def _holder(fd: int, db_path: Path) -> str:
 
 
 @contextmanager
-def writer_lock(db_path: Path, wait_seconds: float = 0.0, command: str = "run") -> Iterator[None]:
-    """Hold the warehouse's writer lock for the block; wait up to ``wait_seconds`` for it, then
-    raise ``WarehouseBusy`` naming the holder. ``command`` names the holder in others' messages."""
+def writer_lock(
+    db_path: Path, wait_seconds: float = 0.0, command: str = "run", give_up: Callable[[], bool] = lambda: False
+) -> Iterator[None]:
+    """Hold the warehouse's writer lock for the block; wait up to ``wait_seconds`` for it (less if
+    ``give_up()`` says so meanwhile: a run asked to stop), then raise ``WarehouseBusy`` naming the
+    holder. ``command`` names the holder in others' messages."""
     db_path = Path(db_path).resolve()
     path = lock_path(db_path)
     try:
@@ -59,7 +62,7 @@ def writer_lock(db_path: Path, wait_seconds: float = 0.0, command: str = "run") 
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or give_up():
                     raise WarehouseBusy(
                         f"{_holder(fd, db_path)} is using {db_path}; try again when it finishes"
                     ) from None

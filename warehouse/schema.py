@@ -256,6 +256,29 @@ def m007_drop_band_key_index(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP INDEX IF EXISTS lsh_bands_key")
 
 
+def m010_pending_entries(con: duckdb.DuckDBPyConnection) -> None:
+    """Feed entries read but not yet done with (their copy stored, or failed for good), from the
+    moment their feed's answer is recorded, with its ETag and Last-Modified, in one transaction,
+    until the save of their copy deletes them: an entry that a stopped run had read is fetched by
+    the next run even when its feed then answers 304. Validators stored before this table existed
+    could hide such entries behind a 304, so they are forgotten once (one full fetch of each feed)."""
+    con.execute(
+        """
+        CREATE TABLE pending_entries (
+            entry_key   VARCHAR PRIMARY KEY,   -- the entry's identity: canonical link, else guid, else a hash
+            feed_url    VARCHAR NOT NULL,      -- the feed that listed it
+            link        VARCHAR,               -- its page (NULL: the entry has none; its summary is the copy)
+            entry       VARCHAR NOT NULL,      -- the entry as read (JSON: title, summary, author, date, ...)
+            read_at     TIMESTAMP NOT NULL,    -- UTC, when its feed's answer was recorded
+            read_order  BIGINT NOT NULL,       -- the order entries were read in (feed after feed, as listed)
+            run_id      VARCHAR,               -- the run that read it
+            retry_after TIMESTAMP              -- its page failed transiently: not fetched again before (backoff)
+        )
+        """
+    )
+    con.execute("UPDATE feeds SET etag = NULL, last_modified = NULL")
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -265,6 +288,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (5, "article_entities", m005_article_entities),
     (6, "stories", m006_stories),
     (7, "drop_band_key_index", m007_drop_band_key_index),
+    (10, "pending_entries", m010_pending_entries),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
