@@ -9,7 +9,9 @@ Then: every process of the run is gone within 10 s; a polite stop prints one lin
 and records the run ``interrupted``; and the next run leaves exactly what an uninterrupted run
 leaves (``tests.local_site.rerun_heals``).
 
-`make reliability` tries every signal in every phase; `make test`, the cases of ``QUICK``.
+The same for `silkwatch serve`: stopped with SIGTERM, and one of its deployment runs cancelled
+through Prefect's API (as the UI does). `make reliability` tries every signal in every phase and
+both serve cases; `make test`, the cases of ``QUICK`` and serve's SIGTERM.
 """
 
 from __future__ import annotations
@@ -189,7 +191,15 @@ def flow_run_state(flow_run_id, within: float):
             time.sleep(0.2)
 
 
-def test_a_deployment_run_cancelled_stops_like_ctrl_c(serving, local_site, reference_run, record_property):
+@pytest.fixture
+def reliability_only(request) -> None:
+    if not request.config.getoption("--reliability-report"):
+        pytest.skip("make reliability runs it; make test stops serve, whose runner stops its runs the same way")
+
+
+def test_a_deployment_run_cancelled_stops_like_ctrl_c(
+    reliability_only, serving, local_site, reference_run, record_property
+):
     """Cancelled from Prefect's API (as the UI does): the runner sends SIGTERM, the run stops within
     seconds, keeps what it saved and reads interrupted; serve goes on serving."""
     from prefect.client.orchestration import get_client
