@@ -37,6 +37,7 @@ from flows.quiet import silence_stderr_at_exit
 from flows.runners import with_task_runner
 from warehouse.clock import utc_now
 from warehouse.db import WarehouseBusy, open_warehouse
+from warehouse.faults import fault_point
 from warehouse.feeds import (
     add_pending_entries,
     feed_states,
@@ -326,7 +327,9 @@ def run_flow(
 
     Stopped (``flows.stopping``), it returns a Cancelled state whose data is the summary."""
     with stopping.stop_on_signals():  # here too: Prefect replaces SIGTERM's handler for a flow run
-        return _run(config, period, write_report, include_feeds)
+        outcome = _run(config, period, write_report, include_feeds)
+    fault_point("flow-end")  # the flow run's last instant, Prefect's SIGTERM handler back if it has one
+    return outcome
 
 
 def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool) -> IngestSummary | State:

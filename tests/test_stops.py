@@ -118,6 +118,26 @@ def test_stopped_in_a_phase(signame, phase, request, reference_run, local_site, 
     rerun_heals(work, reference_run, record_property)
 
 
+def test_sigterm_as_the_flow_run_ends_is_no_crash(local_site, prefect_harness, tmp_path):
+    """SIGTERM after the run's work, as its flow run ends: where Prefect's own handler would be, had the
+    command run its flow in the main thread (it raises TerminationSignal, reports "Crash detected!").
+    The run is done and says so."""
+    work = make_workdir(tmp_path / "work", local_site)
+    mark = tmp_path / "fault-mark"
+    proc = start("run", cwd=work, SILKWATCH_FAULT="pause-at:flow-end:1:2", SILKWATCH_FAULT_MARK=str(mark))
+    deadline = time.monotonic() + 120
+    while not mark.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=EXIT_WITHIN)
+    assert "Crash detected" not in out + err and "Traceback" not in out + err, err
+    assert proc.returncode == 0, err
+    assert "new articles" in out
+    with open_warehouse(work / DB, read_only=True) as con:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("ok",)]
+
+
 def test_a_second_ctrl_c_exits_at_once(local_site, prefect_harness, tmp_path):
     """Ctrl-C twice: the second ends the process then and there (what it committed stays)."""
     work = make_workdir(tmp_path / "work", local_site)

@@ -16,7 +16,8 @@ The points:
 - ``indexing``: inside a save batch, while the search index is being updated;
 - ``clustering``: inside a save batch, stories computed and not yet saved;
 - ``extraction``: in an extraction worker process, before it extracts a chunk of pages;
-- ``digest-write``: a digest file is half-way written (the temporary file, before its rename).
+- ``digest-write``: a digest file is half-way written (the temporary file, before its rename);
+- ``flow-end``: the run's work is done and recorded, its flow run not yet finished.
 """
 
 from __future__ import annotations
