@@ -173,9 +173,10 @@ def _run(config: Config, period: str | None, write_report: bool, include_feeds: 
             )
         if state.is_cancelled():  # stopped: the summary of what it did is the state's data
             summary = state.result(raise_on_failure=False)
+            n = summary.articles_new
+            kept = f"what it saved is kept ({n} new article{'s' * (n != 1)})" if n else "it had saved nothing new"
             raise _stopped(
-                f"silkwatch {command} {stopped_while(summary)}; the {summary.articles_new} new articles it saved "
-                f"are kept, and `silkwatch {command}` again does the rest"
+                f"silkwatch {command} {stopped_while(summary)}; {kept}, and `silkwatch {command}` again does the rest"
             )
         _print_ingest(state.result())
 

@@ -10,8 +10,8 @@ The first signal only raises a flag, which every wait of a run looks at:
 
 A handler never raises into the code it interrupts (as KeyboardInterrupt, or Prefect's
 TerminationSignal, would in the middle of a write). The same signal a second time ends the
-process at once, as SIGKILL would: DuckDB rolls back the open transaction when the warehouse is next opened, and
-the next run finishes the work (``warehouse.load.mark_interrupted_runs``).
+process at once, as SIGKILL would: DuckDB rolls back the open transaction when the warehouse is
+next opened, and the next run finishes the work (``warehouse.load.mark_interrupted_runs``).
 
 Prefect installs its own SIGTERM handler for the duration of a flow run started in the main
 thread (``prefect.utilities.engine.capture_sigterm``: it raises ``TerminationSignal`` wherever the

@@ -3,7 +3,7 @@
 Cases are marked ``@pytest.mark.reliability("<category>")``; a case that had data stored before
 its hostile event records ``record_property("data_lost", n)``. With ``--reliability-report`` the
 table is printed after the run, and its last line is ``name=value`` pairs for scripts; before it,
-the seconds that cases measured (``record_property("exit_seconds" or "run_seconds", s)``).
+the seconds that cases measured (``record_property("exit_seconds", s)``, or run_/baseline_seconds).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 CATEGORIES = (
     "hostile feed", "hostile page", "network safety", "crash", "stops", "stalls", "concurrency", "injection",
 )  # fmt: skip
-TIMINGS = ("exit_seconds", "run_seconds")  # what a case may measure, in seconds
+TIMINGS = ("exit_seconds", "run_seconds", "baseline_seconds")  # what a case may measure, in seconds
 _category = pytest.StashKey[dict]()
 _outcomes: dict[str, dict] = {}  # node id -> passed, ran, lost (one pytest session per process)
 _timings: dict[str, dict[str, float]] = {}  # node id -> measured seconds
