@@ -85,7 +85,9 @@ def save_batch_task(
 def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, now) -> tuple[list, dict]:
     """Write each feed's health and fetch-log row, and keep its entries not stored yet as pending
     until their copy is saved: in one transaction with the feed's new ETag, so that no stop can
-    leave an entry behind a 304. Return the entries newly pending, with their pages' past failures."""
+    leave an entry behind a 304. Return the entries newly pending, with their pages' past failures.
+    A check cut short by a stop is left out: it is no failure of its feed (no backoff)."""
+    outcomes = [o for o in outcomes if not o.stopped]
     with open_warehouse(db_path) as con, transaction(con):
         links = [e.link for o in outcomes for e in o.entries if e.link]
         known = known_source_urls(con, links)
@@ -270,6 +272,8 @@ def _feeds_to_pages(
     in_flight: PrefectFuture | None = None  # the page batch being fetched and extracted
     while (unanswered or waiting.items or in_flight) and not stopping.stop_requested():
         arrived = _news(news)
+        if stopping.stop_requested():
+            break  # what came meanwhile is not recorded: a check cut short is no failure of its feed
         answered = [o for o in arrived if isinstance(o, FeedOutcome)]
         unanswered -= len(answered)
         if answered:

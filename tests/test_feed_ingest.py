@@ -185,3 +185,22 @@ def test_a_stopped_run_leaves_its_entries_to_the_next_even_behind_a_304(prefect_
     with open_warehouse(config.warehouse_path, read_only=True) as con:
         assert check_integrity(con, indexed=True, idle=True) == []
         assert con.execute("SELECT count(*) FROM pending_entries").fetchone()[0] == 0
+
+
+def test_a_feed_check_cut_short_by_a_stop_is_no_failure(workdir):
+    """A feed whose check a stop cut short is not recorded: no failure, no backoff, no log row."""
+    from flows.feeds import FeedOutcome
+    from flows.fetch import FetchResult
+    from flows.pipeline import record_feeds_task
+    from warehouse.feeds import sync_feeds
+
+    db, url, now = workdir / "w.duckdb", "https://feeds.example/a.xml", datetime(2026, 11, 2, 8, 0)
+    with open_warehouse(db) as con:
+        sync_feeds(con, [{"url": url, "name": "A"}], now)
+    cut_short = FeedOutcome({"url": url}, FetchResult(url, "feed", "stopped", error="the run stopped before an answer"))
+    assert record_feeds_task.fn(db, [cut_short], "run-1", now) == ([], {})
+    with open_warehouse(db, read_only=True) as con:
+        assert con.execute("SELECT last_checked_at, consecutive_failures, next_due_at FROM feeds").fetchall() == [
+            (None, 0, None)
+        ]
+        assert con.execute("SELECT count(*) FROM fetch_log").fetchone()[0] == 0
