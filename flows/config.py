@@ -194,7 +194,8 @@ def _schedule(where: str, schedule: dict) -> dict:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{where}: [schedule] timezone {schedule['timezone']!r} is not a known time zone") from exc
     for key in ("daily_digest", "weekly_digest"):
-        if len(schedule[key].split()) != 5:
+        fields = schedule[key].split()  # a cron expression: ASCII, fields separated by spaces
+        if len(fields) != 5:
             raise ConfigError(f"{where}: [schedule] {key} must be a 5-field cron expression, got {schedule[key]!r}")
     if schedule["ingest_every_minutes"] < 1:
         raise ConfigError(f"{where}: [schedule] ingest_every_minutes must be at least 1")

@@ -156,7 +156,7 @@ def page_outcome(
         failure = failure or _page_failure(result)
         if failure is None:
             try:
-                page = extract_page(result.body, result.final_url or entry.link)
+                page = extract_page(result.body, result.final_url or entry.link, result.content_type)
             except Exception as exc:  # an extractor bug on a hostile page fails this page, never the batch
                 failure = f"could not extract the page ({type(exc).__name__}: {exc})"
             else:

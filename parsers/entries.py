@@ -10,11 +10,10 @@ from parsers.dates import best_date, date_from_url, parse_iso_date
 from parsers.dedupe import content_hash
 from parsers.extract import ExtractedPage
 from parsers.feeds import FeedEntry
+from parsers.measure import MIN_SUMMARY_WORDS, TITLE_MAX_COLUMNS, truncate, word_count
 from parsers.model import ArticleCopy
 from parsers.text import detect_language
 from parsers.urls import canonical_url
-
-MIN_SUMMARY_WORDS = 8  # a feed summary shorter than this is not worth storing as an article
 
 
 def copy_from_entry(
@@ -39,7 +38,7 @@ def copy_from_entry(
         title, text, removed, text_from = page.title or entry.title, page.text, page.removed, "page"
     else:
         cleaned = clean_text(entry.summary, title=entry.title)
-        if len(cleaned.text.split()) < MIN_SUMMARY_WORDS:
+        if word_count(cleaned.text) < MIN_SUMMARY_WORDS:
             return None
         title, text, removed, text_from = entry.title, cleaned.text, cleaned.removed, "feed-summary"
     dated = best_date(
@@ -52,7 +51,7 @@ def copy_from_entry(
     )
     return ArticleCopy(
         url=url,
-        title=title or text.split("\n", 1)[0][:120],
+        title=title or truncate(text.split("\n", 1)[0], TITLE_MAX_COLUMNS),
         text=text,
         source_name=feed_name or (page.sitename if page else None),
         published_at=dated.value,
@@ -64,4 +63,6 @@ def copy_from_entry(
         author=(page.author if page else None) or entry.author,
         date_note="; ".join(note for note in (entry.date_note, dated.note) if note) or None,
         removed=removed,
+        encoding=page.encoding if page else entry.encoding,
+        encoding_from=page.encoding_from if page else entry.encoding_from,
     )

@@ -1,4 +1,7 @@
-"""Article pages: HTML -> clean text and metadata, with trafilatura, then the same cleaner as seeds."""
+"""Article pages: HTML -> clean text and metadata, with trafilatura, then the same cleaner as seeds.
+
+The page's bytes are decoded first (``parsers.decode``: BOM, HTTP charset, ``<meta charset>``,
+detection), so trafilatura always gets text, never bytes whose encoding it would have to guess."""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import re
 from dataclasses import dataclass, field
 
 from parsers.clean import Removed, clean_text
+from parsers.decode import decode
+from parsers.measure import MIN_PAGE_WORDS, word_count
 from parsers.text import collapse_whitespace
 
-MIN_WORDS = 25  # fewer words than this is a teaser or a failed extraction, not an article
 # Extraction time grows with the markup (about 0.6 s per MB here): a page with more markup than this,
 # scripts and styles aside, is not an article page worth the time. Real article pages have far less.
 MAX_MARKUP_BYTES = 4 * 1024 * 1024
@@ -17,6 +21,9 @@ _MAGIC = (
     (b"RIFF", "RIFF media"), (b"PK\x03\x04", "ZIP archive"), (b"\x1f\x8b", "gzip data"), (b"\x00\x00\x01\x00", "icon"),
 )  # fmt: skip
 _SCRIPT_OR_STYLE = re.compile(rb"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# lxml refuses text that still carries an XML encoding declaration (trafilatura then hands it UTF-8
+# bytes, which libxml2 would read in the declared encoding): once decoded, the declaration goes.
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 @dataclass
@@ -28,6 +35,8 @@ class ExtractedPage:
     sitename: str | None
     canonical_url: str | None  # the page's own rel=canonical / og:url, when it declares one
     removed: list[Removed] = field(default_factory=list)
+    encoding: str | None = None  # what the page was read in, and why (``parsers.decode``)
+    encoding_from: str | None = None
 
 
 def page_problem(body: bytes) -> str | None:
@@ -43,16 +52,19 @@ def page_problem(body: bytes) -> str | None:
     return None
 
 
-def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | None:
-    """Main text and metadata of an article page; None when nothing article-like is found."""
+def extract_page(html: bytes | str, url: str | None = None, content_type: str | None = None) -> ExtractedPage | None:
+    """Main text and metadata of an article page; None when nothing article-like is found.
+    ``html`` as fetched (decoded here, ``content_type`` giving the server's charset) or as text."""
     import trafilatura  # imported on first use: a run with no new page never pays for it
 
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    decoded = decode(html, content_type) if isinstance(html, bytes) else None
+    text = _XML_DECLARATION.sub("", decoded.text if decoded else html, count=1)
+    doc = trafilatura.bare_extraction(text, url=url, with_metadata=True, include_comments=False)
     if doc is None or not doc.text:
         return None
     title = collapse_whitespace(doc.title) if doc.title else None
     cleaned = clean_text(doc.text, title=title)
-    if len(cleaned.text.split()) < MIN_WORDS:
+    if word_count(cleaned.text) < MIN_PAGE_WORDS:
         return None
     return ExtractedPage(
         title=title,
@@ -62,4 +74,6 @@ def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | N
         sitename=collapse_whitespace(doc.sitename or "") or None,
         canonical_url=doc.url if doc.url and doc.url != url else None,
         removed=cleaned.removed,
+        encoding=decoded.encoding if decoded else None,
+        encoding_from=decoded.encoding_from if decoded else None,
     )

@@ -54,5 +54,7 @@ class ArticleCopy:
     text_from: str = "text"  # "text" (a seed), "page" (extracted), "feed-summary" (page unusable)
     author: str | None = None
     date_note: str | None = None  # why a stated date was not trusted
+    encoding: str | None = None  # what the copy's bytes were read in (``parsers.decode``)
+    encoding_from: str | None = None  # and why: bom, http, meta, xml-declaration, detected (...)
     removed: list[Removed] = field(default_factory=list)
     topics: list[TopicLabel] = field(default_factory=list)

@@ -15,6 +15,8 @@ from collections import Counter
 from functools import cache, lru_cache
 from importlib import resources
 
+from parsers.measure import SNIPPET_COLUMNS, columns
+
 _TOKEN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+|[^\W\d_][\w'’-]*[^\W_]|[^\W_]+")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -149,26 +151,61 @@ def query_terms(query: str) -> tuple[dict[str, str], list[str]]:
     return concepts, phrases
 
 
-def snippet(text: str, matched: set[str], width: int = 240, mark: tuple[str, str] = ("**", "**")) -> str:
-    """The passage of ``text`` with the most matched terms, the words that match marked."""
-    words = text.split()
-    if not words:
+_SNIPPET_UNIT = re.compile(
+    r"[\u4e00-\u9fff\u3400-\u4dbf]|[^\s\u4e00-\u9fff\u3400-\u4dbf]+"
+)  # a Han character, or a word
+_WORD_PUNCTUATION = ".,;:!?()[]\"“”'‘’«»"
+
+
+def snippet(text: str, matched: set[str], width: int = SNIPPET_COLUMNS, mark: tuple[str, str] = ("**", "**")) -> str:
+    """The passage of ``text`` (at most ``width`` columns) with the most matched terms, the words
+    that match marked. Chinese, which has no spaces, is read character by character: a run of
+    characters that forms matched bigrams is marked as one."""
+    units = list(_SNIPPET_UNIT.finditer(text))
+    if not units:
         return ""
-    hits = [any(t in matched for t in normalise_token(w.casefold().strip(".,;:!?()[]\"“”'‘’«»"))) for w in words]
+    han = [bool(_HAN.match(u.group())) for u in units]
+    hits = [
+        not is_han and any(t in matched for t in normalise_token(u.group().casefold().strip(_WORD_PUNCTUATION)))
+        for u, is_han in zip(units, han, strict=True)
+    ]
+    for i in range(len(units)):  # Han: both characters of a matched bigram, or a lone matched character
+        joined_next = i + 1 < len(units) and han[i] and han[i + 1] and units[i].end() == units[i + 1].start()
+        if joined_next and units[i].group() + units[i + 1].group() in matched:
+            hits[i] = hits[i + 1] = True
+        joined_prev = i > 0 and han[i - 1] and units[i - 1].end() == units[i].start()
+        if han[i] and not joined_next and not joined_prev and units[i].group() in matched:
+            hits[i] = True
+    # each unit's columns, and one for the space after it (none between two Chinese characters)
+    cost = [columns(u.group()) + (0 if i + 1 < len(units) and units[i + 1].start() == u.end() else 1)
+            for i, u in enumerate(units)]  # fmt: skip
     size = 0
     window = 0
-    while window < len(words) and size + len(words[window]) + 1 <= width:
-        size += len(words[window]) + 1
+    while window < len(units) and size + cost[window] <= width:
+        size += cost[window]
         window += 1
     window = max(window, 1)
     best, best_start, current = -1, 0, sum(hits[:window])
-    for start in range(len(words) - window + 1):
+    for start in range(len(units) - window + 1):
         if start:
             current += hits[start + window - 1] - hits[start - 1]
         if current > best:
             best, best_start = current, start
-    span = slice(best_start, best_start + window)
-    chosen = [f"{mark[0]}{w}{mark[1]}" if h else w for w, h in zip(words[span], hits[span], strict=True)]
+    out: list[str] = []
+    marking = False
+    for k in range(best_start, best_start + window):
+        spaced = k > best_start and units[k].start() > units[k - 1].end()
+        continues_run = k > best_start and not spaced and han[k] and han[k - 1] and hits[k]
+        if marking and not continues_run:
+            out.append(mark[1])
+            marking = False
+        out.append(" " if spaced else "")
+        if hits[k] and not marking:
+            out.append(mark[0])
+            marking = True
+        out.append(units[k].group())
+    if marking:
+        out.append(mark[1])
     prefix = "… " if best_start else ""
-    suffix = " …" if best_start + window < len(words) else ""
-    return prefix + " ".join(chosen) + suffix
+    suffix = " …" if best_start + window < len(units) else ""
+    return prefix + "".join(out) + suffix

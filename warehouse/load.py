@@ -68,6 +68,8 @@ SOURCES_SCHEMA = pa.schema(
         ("content_hash", pa.string()),
         ("removed_lines", REMOVED_TYPE),
         ("text_from", pa.string()),
+        ("encoding", pa.string()),
+        ("encoding_from", pa.string()),
     ]
 )
 TOPICS_SCHEMA = pa.schema(

@@ -256,6 +256,12 @@ def m007_drop_band_key_index(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP INDEX IF EXISTS lsh_bands_key")
 
 
+def m008_copy_encodings(con: duckdb.DuckDBPyConnection) -> None:
+    """The encoding each copy's bytes were read in, and why (parsers/decode.py)."""
+    con.execute("ALTER TABLE article_sources ADD COLUMN encoding VARCHAR")  # utf-8, gb18030, windows-1251, ...
+    con.execute("ALTER TABLE article_sources ADD COLUMN encoding_from VARCHAR")  # bom, http, meta, detected, ...
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -265,6 +271,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (5, "article_entities", m005_article_entities),
     (6, "stories", m006_stories),
     (7, "drop_band_key_index", m007_drop_band_key_index),
+    (8, "copy_encodings", m008_copy_encodings),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
