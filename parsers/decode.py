@@ -174,8 +174,11 @@ def decode(data: bytes, content_type: str | None = None, document: str = "html")
 def _choose(data: bytes, declared: list[tuple[Encoding, str]]) -> Decoded:
     fitting: list[tuple[Encoding, str, str]] = []
     failed: list[str] = []
+    decoded: dict[str, str | None] = {}  # by codec: the server and the page often name the same one
     for encoding, source in declared:
-        text = _fits(data, encoding.codec)
+        if encoding.codec not in decoded:
+            decoded[encoding.codec] = _fits(data, encoding.codec)
+        text = decoded[encoding.codec]
         if text is not None:
             fitting.append((encoding, source, text))
         else:
@@ -185,12 +188,13 @@ def _choose(data: bytes, declared: list[tuple[Encoding, str]]) -> Decoded:
     encoding, source, text = fitting[0]
     if failed:
         source = f"{source} ({'; '.join(failed)})"
-    if encoding.name != "utf-8" and not data.isascii() and _fits(data, "utf-8", strict=True) is not None:
+    utf8 = None if encoding.name == "utf-8" or data.isascii() else _fits(data, "utf-8", strict=True)
+    if utf8 is not None:
         agreeing = next((f for f in fitting if f[0].name == "utf-8"), None)
         if agreeing is not None:
-            return Decoded(agreeing[2], "utf-8", f"{agreeing[1]} ({source} said {encoding.name})")
-        return Decoded(data.decode("utf-8"), "utf-8", f"detected (declared {encoding.name}, the bytes are UTF-8)")
-    rivals = [f for f in fitting[1:] if f[2] != text]
+            return Decoded(utf8, "utf-8", f"{agreeing[1]} ({source} said {encoding.name})")
+        return Decoded(utf8, "utf-8", f"detected (declared {encoding.name}, the bytes are UTF-8)")
+    rivals = [f for f in fitting[1:] if f[2] is not text and f[2] != text]
     if rivals:  # the server and the document disagree, and both decode: the bytes decide
         guess = detect(data)
         winner = next((f for f in (fitting[0], *rivals) if f[2] == guess.text), fitting[0])
