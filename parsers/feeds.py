@@ -133,6 +133,9 @@ def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> P
     flagged (``bozo``); a document with no entries and no feed element is a ``FeedError``."""
     decoded = decode(data, content_type, "xml")
     parsed = feedparser_result(data, url, content_type, decoded)
+    if not decoded.confident and not _reads_alike(parsed.get("encoding"), data, decoded):
+        # too few bytes for our detector's guess, and feedparser's own reading was kept: record that
+        decoded = Decoded("", parsed.get("encoding") or decoded.encoding, "detected (by feedparser)", False)
     bozo = None
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
