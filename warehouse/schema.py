@@ -256,6 +256,16 @@ def m007_drop_band_key_index(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP INDEX IF EXISTS lsh_bands_key")
 
 
+def m009_date_provenance(con: duckdb.DuckDBPyConnection) -> None:
+    """Each copy's dates, chosen or not, and where each was found: a feed can stamp the time it
+    listed an item and a page can show an update, so both are kept (parsers/dates.reconcile_dates)."""
+    con.execute("ALTER TABLE article_sources ADD COLUMN feed_published_at TIMESTAMP")  # UTC, as the feed states it
+    con.execute("ALTER TABLE article_sources ADD COLUMN feed_date_found VARCHAR")  # e.g. published 'Tue, 3 Jan ...'
+    con.execute("ALTER TABLE article_sources ADD COLUMN page_published_at TIMESTAMP")  # UTC, the page's stated date
+    con.execute("ALTER TABLE article_sources ADD COLUMN page_date_found VARCHAR")  # where, as written, which zone
+    con.execute("ALTER TABLE article_sources ADD COLUMN date_note VARCHAR")  # disagreement or distrust, per copy
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -265,6 +275,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (5, "article_entities", m005_article_entities),
     (6, "stories", m006_stories),
     (7, "drop_band_key_index", m007_drop_band_key_index),
+    (9, "date_provenance", m009_date_provenance),  # 8 is another branch's
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
