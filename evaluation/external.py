@@ -10,6 +10,7 @@ and whatever ground truth the corpus gives (clean body text, publication date).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -27,11 +28,17 @@ class Corpus:
     repository: str
     commit: str
     licence: str
+    pypi: str | None = None  # "name==version" when the corpus is a package's sdist, not a repository
 
     @property
     def get(self) -> str:
         """The shell command that puts this corpus where the evaluations look for it."""
         folder = data_dir() / self.name
+        if self.pypi:
+            return (
+                f"pip download --no-deps --no-binary :all: {self.pypi} -d /tmp/sdists && "
+                f"tar -xzf /tmp/sdists/{self.name}.tar.gz -C {data_dir()}"
+            )
         return f"git clone {self.repository} {folder} && git -C {folder} checkout {self.commit}"
 
 
@@ -59,6 +66,31 @@ CORPORA = {
         repository="https://github.com/immortal-autumn/Chinese-Web-Content-Extraction-Dataset",
         commit="99d0ef0",
         licence="MIT (Copyright (c) 2022 Elwin); the texts remain their authors' copyright",
+    ),
+    "htmldate-eval": Corpus(
+        name="htmldate-eval",
+        languages=("en", "ru", "zh", "de", "fr", "ja", "and others"),
+        what=(
+            "htmldate's date evaluation: 1,000 pages saved as published, each with the day it was "
+            "published as a person read it off the page (tests/eval_mediacloud_2020.json: 200 news "
+            "pages from outlets worldwide, from the Data Culture Group at Northeastern University; "
+            "tests/eval_default.json: 800 pages of the BBAW collection, mostly German)"
+        ),
+        repository="https://github.com/adbar/htmldate",
+        commit="b8952828329abaeeb3be21387b526f2be614ce67",
+        licence="Apache-2.0 (the repository's LICENSE); the texts remain their outlets' copyright",
+    ),
+    "newspaper4k-0.9.6": Corpus(
+        name="newspaper4k-0.9.6",
+        languages=("en", "zh", "ja", "ar", "es", "th"),
+        what=(
+            "newspaper4k's test pages: 30 article pages (tests/data/html) of which 20 have the "
+            "metadata newspaper4k's tests expect (tests/data/metadata/*.json), publication date included"
+        ),
+        repository="https://github.com/AndyTheFactory/newspaper4k",
+        commit="sdist 0.9.6",
+        licence="MIT (Copyright (c) 2013 Lucas Ou-Yang); the texts remain their outlets' copyright",
+        pypi="newspaper4k==0.9.6",
     ),
 }
 
@@ -104,4 +136,41 @@ def _read_zh_cwced(path: Path) -> Iterator[LabelledPage]:
         )
 
 
-_READERS = {"zh-cwced": _read_zh_cwced}
+def _read_htmldate_eval(path: Path) -> Iterator[LabelledPage]:
+    tests = path / "tests"
+    for labels, folders in (("eval_mediacloud_2020.json", ("test_set",)), ("eval_default.json", ("cache", "eval"))):
+        for url, item in json.loads((tests / labels).read_text("utf-8")).items():
+            found = [tests / folder / item["file"] for folder in folders if (tests / folder / item["file"]).exists()]
+            if not found:
+                continue
+            date = item.get("date")
+            yield LabelledPage(
+                corpus="htmldate-eval",
+                page_id=f"{labels.removesuffix('.json')}/{item['file']}",
+                language="",  # many languages, none recorded: the evaluation detects each page's
+                html=found[0].read_bytes(),
+                body=None,
+                date=date if isinstance(date, str) else None,  # NaN when nobody could date the page
+                url=url,
+            )
+
+
+def _read_newspaper4k(path: Path) -> Iterator[LabelledPage]:
+    data = path / "tests" / "data"
+    for meta_file in sorted((data / "metadata").glob("*.json")):
+        meta = json.loads(meta_file.read_text("utf-8"))
+        html_file = data / "html" / f"{meta_file.stem}.html"
+        if not html_file.exists():
+            continue
+        yield LabelledPage(
+            corpus="newspaper4k-0.9.6",
+            page_id=meta_file.stem,
+            language=meta.get("meta_lang") or "",
+            html=html_file.read_bytes(),
+            body=None,
+            date=meta.get("publish_date"),
+            url=meta.get("url"),
+        )
+
+
+_READERS = {"zh-cwced": _read_zh_cwced, "htmldate-eval": _read_htmldate_eval, "newspaper4k-0.9.6": _read_newspaper4k}
