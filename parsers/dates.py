@@ -89,9 +89,10 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
     months = "|".join(sorted((re.escape(m) for m in _month_numbers()), key=len, reverse=True))
     zone_words = "|".join(sorted((re.escape(w) for w in _zone_words()), key=len, reverse=True))
     time = (
-        r"(?:(?:[\sT,，]|&nbsp;)*(?:в\s+|at\s+|um\s+|-\s+)?(?P<ampm0>上午|下午|晚上|凌晨|早上|中午)?\s*"
+        r"(?:(?:[\sT,，]|&nbsp;)*(?:в\s+|at\s+|um\s+|-\s+)?(?P<zoneword0>北京时间|北京時間|格林尼治标准时间)?\s*"
+        r"(?P<ampm0>上午|下午|晚上|凌晨|早上|中午)?\s*"
         r"(?P<hh>[012]?\d)\s*(?:[:：]|时|點|点)\s*(?P<mi>[0-5]\d)(?:\s*(?:[:：]|分)\s*(?P<ss>[0-5]\d))?"
-        r"(?:[.,]\d+)?\s*分?\s*(?P<ampm>[ap]\.?\s?m\.?(?![a-z]))?"
+        r"(?:[.,]\d+)?分?\s*(?P<ampm>[ap]\.?\s?m\.?(?![a-z]))?"
         rf"(?:\s*\(?\s*(?P<offset>{_OFFSET})|\s*\(?\s*(?P<zoneword>{zone_words})(?![\w]))?)?"
     )
     weekday = (
@@ -155,8 +156,8 @@ def _from_match(m: re.Match[str], context: datetime | None) -> StatedDate | None
     zone = None
     if has_time and g.get("offset"):
         zone = _offset_zone(g["offset"])
-    elif has_time and g.get("zoneword"):
-        zone = zone_named(_zone_words()[g["zoneword"].casefold()])
+    elif has_time and (g.get("zoneword") or g.get("zoneword0")):
+        zone = zone_named(_zone_words()[(g.get("zoneword") or g["zoneword0"]).casefold()])
     return StatedDate(value, has_time, zone, " ".join(m.group(0).split()))
 
 

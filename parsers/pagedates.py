@@ -35,9 +35,12 @@ BYLINE_MAX_CHARS = 400  # the byline follows the headline closely; further on ar
 LEAD_CHARS = 60  # a dateline opens the main text
 TITLE_PROBE_CHARS = 12  # enough of a headline to find it again in the page's text
 MIN_HEADLINE_CHARS = 4
+# The title is printed in a breadcrumb, then as the headline; further copies are in lists of related
+# articles, references and footers, whose dates are theirs
+MAX_HEADLINES = 3
 ABOVE_TEXT_CHARS = 150  # without a headline, the byline is read just above the main text
 MIN_LEDE_CHARS = 20  # the main text's first line is found by its opening; shorter lines are captions
-LONG_LINE_CHARS = 120  # a line longer than this is story text (lede, standfirst), not a byline
+LONG_LINE_WIDTH = 120  # a line wider than this is story text (lede, standfirst), not a byline
 _SKIPPED = {"script", "style", "noscript", "template", "iframe", "svg", "select", "textarea", "head"}
 _BLOCKS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
            "footer", "aside", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "dl", "form"}  # fmt: skip
@@ -47,6 +50,7 @@ _DATELINE = re.compile(
 )
 
 
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _AMBIGUOUS = re.compile(r"(?<![\d/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\d/])")
 
 
@@ -222,65 +226,78 @@ def _headline_ends(linear: str, marks, headlines: list[str]) -> list[int]:
 
 
 def _byline_date(tree, linear, marks, title, main_text, context) -> tuple[StatedDate | None, StatedDate | None]:
-    """The date of the byline under the headline (else just above the main text), and the main
-    text's dateline."""
+    """The date of the byline under the headline (else, when no headline is found, just above the
+    main text), and the main text's dateline. A byline states its year: a yearless day there is
+    another date (the lede's "7月1日，..."), so only the dateline takes its year from ``context``."""
     lines = [line for line in (main_text or "").splitlines() if len(line.strip()) >= MIN_LEDE_CHARS]
     first_line = next((line for line in lines if not line.lstrip().startswith("|")), "")  # not a table row
     m = _DATELINE.match(collapse_whitespace(first_line)[:LEAD_CHARS])
     dated = dates_in_text(m.group(0), context) if m else []
     dateline = replace(dated[0][1], found="dateline") if dated else None
-    for end in _headline_ends(linear, marks, _headline_texts(tree, title)):
-        found = _first_date(linear, marks, end, _byline_end(linear, end), context, "by the headline")
-        if found:
-            return found, dateline
     probe = collapse_whitespace(first_line)[:TITLE_PROBE_CHARS]
-    main_start = linear.find(probe) if len(probe) >= MIN_HEADLINE_CHARS else -1
-    if main_start > 0:  # no headline found: the byline just above the story
-        found = _first_date(
-            linear, marks, max(0, main_start - ABOVE_TEXT_CHARS), main_start, context, "above the text", last=True
-        )
-        if found:
+    ends = _headline_ends(linear, marks, _headline_texts(tree, title))[:MAX_HEADLINES]
+    for end in ends:
+        main_start = linear.find(probe, end) if len(probe) >= MIN_HEADLINE_CHARS else -1
+        found, ended = _first_date(linear, marks, end, _byline_end(linear, end, main_start), "by the headline")
+        if found or ended:
             return found, dateline
+    main_start = linear.find(probe) if len(probe) >= MIN_HEADLINE_CHARS else -1
+    if not ends and main_start > 0:
+        found, _ = _first_date(
+            linear, marks, max(0, main_start - ABOVE_TEXT_CHARS), main_start, "above the text", last=True
+        )
+        return found, dateline
     return None, dateline
 
 
-def _first_date(linear, marks, start, end, context, where, last=False) -> StatedDate | None:
+def _first_date(linear, marks, start, end, where, last=False) -> tuple[StatedDate | None, bool]:
     """The first (or ``last``) date stated in ``linear[start:end]``, a ``<time datetime>`` there read
-    by its attribute; a date introduced as something else ("建立于", "updated") is passed over, and
-    a date that cannot be read unambiguously (7/5/2005) ends the search: the page's own date is
-    unknown, and the next date would be another one."""
+    by its attribute, and whether the search ends here. A date introduced as something else
+    ("建立于", "updated") is passed over; a date that cannot be read unambiguously (7/5/2005) ends
+    the search with none: the page's own date is unknown, and the next date would be another one."""
     candidates = [
         (pos, stated)
         for pos, kind, el in marks
         if kind == "time" and start <= pos < end
-        and (stated := parse_stated(el.get("datetime"), context, found=f"time {where}"))
+        and (stated := parse_stated(el.get("datetime"), found=f"time {where}"))
     ]  # fmt: skip
     text = linear[start:end]
-    for pos, stated in dates_in_text(text, context):
+    for pos, stated in dates_in_text(text):
         if stated.value < EARLIEST_PLAUSIBLE:
             continue  # a birth date in an infobox, a founding year: never a news article's date
         if not _not_published().search(text[max(0, pos - 12) : pos]):
             candidates.append((start + pos, replace(stated, found=f"text {where}")))
     ambiguous = _AMBIGUOUS.search(text)
     if ambiguous:
+        if last:
+            return None, True
         candidates = [c for c in candidates if c[0] < start + ambiguous.start()]
+        if not candidates:
+            return None, True
     if not candidates or (last and len({c[1].value.date() for c in candidates}) > 1):
-        return None  # above the text, two days are a list (of posts, of related articles), not a byline
+        return None, False  # above the text, two days are a list (of posts, of related articles)
     candidates.sort(key=lambda c: c[0], reverse=last)
     first = candidates[0][1]
     timed = [d for _, d in candidates if d.has_time and d.value.date() == first.value.date()]
-    return timed[0] if timed and not first.has_time else first
+    return (timed[0] if timed and not first.has_time else first), True
 
 
-def _byline_end(linear: str, start: int) -> int:
-    """The byline ends where the story starts: at the first long line (the lede, a standfirst, an
-    encyclopedia's summary with a birth date), and never further than ``BYLINE_MAX_CHARS``."""
+def _byline_end(linear: str, start: int, main_start: int) -> int:
+    """The byline ends where the story starts: at the main text, or at the first long line (a
+    lede, a standfirst, an encyclopedia's summary with a birth date), and within ``BYLINE_MAX_CHARS``."""
     limit = min(len(linear), start + BYLINE_MAX_CHARS)
+    if main_start > start:
+        limit = min(limit, main_start)
     pos = start
     while pos < limit:
         nl = linear.find("\n", pos, limit)
         line_end = limit if nl < 0 else nl
-        if line_end - pos > LONG_LINE_CHARS:
+        if text_width(linear[pos:line_end]) > LONG_LINE_WIDTH:
             return pos
         pos = line_end + 1
     return limit
+
+
+def text_width(text: str) -> int:
+    """Characters, a CJK one counting as two (a line of 60 Chinese characters is a sentence)."""
+    return len(text) + len(_CJK.findall(text))
