@@ -198,51 +198,68 @@ _TITLE_SEPARATORS = re.compile(r"\s*(?:[_|｜]|\s[-–—]\s|--|——)\s*")
 
 
 def _headline_texts(tree, title: str | None) -> list[str]:
-    """What the headline may read: the extracted title, and the <title>/og:title split at the site
-    name separators ("Headline_新浪网", "搜狐财经-Headline"), longest first."""
+    """What the headline may read: the extracted title, the <title> and og:title, each whole and
+    without the site's name ("Headline_新浪网", "搜狐财经-Headline": the longest part), longest first.
+    The site's name alone is no headline: it is printed in every header and footer."""
     texts = [title or "", tree.findtext(".//title") or ""]
     texts += [m.get("content") or "" for m in tree.xpath('//meta[@property="og:title"]')]
-    pieces = {collapse_whitespace(p) for t in texts for p in [t, *_TITLE_SEPARATORS.split(t)]}
+    pieces = set()
+    for text in map(collapse_whitespace, texts):
+        pieces |= {text, max(_TITLE_SEPARATORS.split(text), key=len)} if text else set()
     return sorted((p for p in pieces if len(p) >= MIN_HEADLINE_CHARS), key=len, reverse=True)
 
 
-def _headline_ends(linear: str, marks, headlines: list[str]) -> list[int]:
-    """Where the headline may end in the page's text, in document order: each <h1> that reads like
-    the title (any <h1> when no title is known), and each place the title is printed."""
-    ends = set()
+def _headlines(linear: str, marks, headlines: list[str]) -> list[tuple[int, int]]:
+    """Where the headline may stand in the page's text (start, end), in document order: each <h1>
+    that reads like the title (any <h1> when no title is known), and each place the title is printed."""
+    found = set()
     for pos, kind, el in marks:
         if kind == "h1":
             heading = collapse_whitespace(el.text_content())
-            if heading and (not headlines or any(h[:TITLE_PROBE_CHARS] in heading or heading in h for h in headlines)):
-                ends.add(pos + len(heading) + 1)
+            if len(heading) >= MIN_HEADLINE_CHARS and (
+                not headlines
+                or any(
+                    h[:TITLE_PROBE_CHARS] in heading or (heading in h and 2 * len(heading) >= len(h)) for h in headlines
+                )
+            ):
+                found.add((pos, pos + len(heading) + 1))
     for headline in headlines:
         probe = headline[:TITLE_PROBE_CHARS]
         pos = linear.find(probe)
         while pos >= 0:
             if linear.startswith(headline, pos):
-                ends.add(pos + len(headline))
+                found.add((pos, pos + len(headline)))
             pos = linear.find(probe, pos + 1)
-    return sorted(ends)
+    return sorted(found)
 
 
 def _byline_date(tree, linear, marks, title, main_text, context) -> tuple[StatedDate | None, StatedDate | None]:
-    """The date of the byline under the headline (else, when no headline is found, just above the
-    main text), and the main text's dateline. A byline states its year: a yearless day there is
-    another date (the lede's "7月1日，..."), so only the dateline takes its year from ``context``."""
+    """The date of the byline under the headline (else just above the headline, when the story
+    follows it at once; else, when no headline is found, just above the story), and the story's
+    dateline. A byline states its year: a yearless day there is another date (the lede's "7月1日，"),
+    so only the dateline takes its year from ``context``."""
+    headlines = _headline_texts(tree, title)
     lines = [line for line in (main_text or "").splitlines() if len(line.strip()) >= MIN_LEDE_CHARS]
-    first_line = next((line for line in lines if not line.lstrip().startswith("|")), "")  # not a table row
+    first_line = next(  # the story's first line: not a table row, not the headline repeated
+        (line for line in lines if not line.lstrip().startswith("|") and collapse_whitespace(line) not in headlines), ""
+    )
     m = _DATELINE.match(collapse_whitespace(first_line)[:LEAD_CHARS])
     dated = dates_in_text(m.group(0), context) if m else []
     dateline = replace(dated[0][1], found="dateline") if dated else None
     probe = collapse_whitespace(first_line)[:TITLE_PROBE_CHARS]
-    ends = _headline_ends(linear, marks, _headline_texts(tree, title))[:MAX_HEADLINES]
-    for end in ends:
+    found_headlines = _headlines(linear, marks, headlines)[:MAX_HEADLINES]
+    for start, end in found_headlines:
         main_start = linear.find(probe, end) if len(probe) >= MIN_HEADLINE_CHARS else -1
-        found, ended = _first_date(linear, marks, end, _byline_end(linear, end, main_start), "by the headline")
+        zone_end = _byline_end(linear, end, main_start)
+        found, ended = _first_date(linear, marks, end, zone_end, "by the headline")
+        if not (found or ended) and not linear[end:zone_end].strip():  # the story follows the headline
+            found, ended = _first_date(
+                linear, marks, max(0, start - ABOVE_TEXT_CHARS), start, "above the headline", last=True
+            )
         if found or ended:
             return found, dateline
     main_start = linear.find(probe) if len(probe) >= MIN_HEADLINE_CHARS else -1
-    if not ends and main_start > 0:
+    if not found_headlines and main_start > 0:
         found, _ = _first_date(
             linear, marks, max(0, main_start - ABOVE_TEXT_CHARS), main_start, "above the text", last=True
         )
