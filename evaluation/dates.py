@@ -39,7 +39,7 @@ import trafilatura
 from charset_normalizer import from_bytes
 
 from evaluation.external import CorpusMissing, LabelledPage, pages
-from parsers.dates import date_from_url, local_day, outlet_zone, to_utc
+from parsers.dates import date_from_url, local_day, outlet_zone, parse_stated, to_utc
 from parsers.extract import TRAFILATURA_DATE_PARAMS
 from parsers.pagedates import page_date
 from parsers.text import detect_language
@@ -48,7 +48,6 @@ CORPORA = ("zh-cwced", "htmldate-eval", "newspaper4k-0.9.6")
 LANGUAGES = ("zh", "ru", "en")
 RUN_DATE = datetime(2026, 1, 1)  # a fixed "today" for yearless dates, so figures do not drift
 _DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.IGNORECASE)
-_LABEL_DAY = re.compile(r"^\s*((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})(?:[T ]|$)")
 
 
 def decode(html: bytes) -> str:
@@ -67,13 +66,10 @@ def decode(html: bytes) -> str:
 
 
 def label_day(label: str | None) -> date | None:
-    m = _LABEL_DAY.match(label or "")
-    if not m:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
+    """The day a label gives (``2005-5-7 21:23:57``, ``2020-06-07``); None for a month, a year or
+    anything else (one zh-cwced label is an author's name)."""
+    stated = parse_stated(label)
+    return stated.value.date() if stated else None
 
 
 @dataclass
