@@ -20,6 +20,7 @@ in 13 of the 14 disagreements where either matched the label (evaluation/dates.p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, replace
@@ -85,6 +86,10 @@ def page_date(page: str | bytes, title: str | None, main_text: str | None, conte
 
 
 def _parse(page: str | bytes):
+    if isinstance(page, bytes):
+        # bytes that are UTF-8 are UTF-8 (lxml reads undeclared ones as Latin-1); others as they declare
+        with contextlib.suppress(UnicodeDecodeError):
+            page = page.decode("utf-8")
     if isinstance(page, str):
         page = re.sub(r"^\s*<\?xml[^>]*>", "", page)  # lxml refuses a str that declares an encoding
         if not page.strip():

@@ -243,3 +243,10 @@ def test_trafilatura_default_takes_chrome_where_silkwatch_takes_none():
 def test_an_ambiguous_byline_is_not_passed_over_for_the_next_date():
     stated = _portal_date("7/5/2024 9:23:57 PM")
     assert stated.stated is None
+
+
+def test_undeclared_utf8_bytes_are_read_as_utf8():
+    html = PORTAL.format(byline="2024年07月04日 10:30 来源：新华社", **PORTAL_TEXT)  # no charset declared
+    doc = trafilatura.bare_extraction(html, with_metadata=True, date_extraction_params=TRAFILATURA_DATE_PARAMS)
+    stated = page_date(html.encode("utf-8"), doc.title, doc.text).stated
+    assert stated.value == datetime(2024, 7, 4, 10, 30)
