@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import feedparser
 import pytest
 import trafilatura
 
@@ -23,6 +24,7 @@ from parsers.dates import (
 )
 from parsers.extract import TRAFILATURA_DATE_PARAMS
 from parsers.pagedates import page_date
+from parsers.seeds import parse_seed
 from tests.conftest import FIXTURES
 
 BEIJING, MOSCOW = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Moscow")
@@ -250,3 +252,20 @@ def test_undeclared_utf8_bytes_are_read_as_utf8():
     doc = trafilatura.bare_extraction(html, with_metadata=True, date_extraction_params=TRAFILATURA_DATE_PARAMS)
     stated = page_date(html.encode("utf-8"), doc.title, doc.text).stated
     assert stated.value == datetime(2024, 7, 4, 10, 30)
+
+
+@pytest.mark.parametrize(
+    ("date_line", "published"),
+    [
+        ("29.12.2005 17:18 (мск)", datetime(2005, 12, 29, 14, 18)),  # the zone it states
+        ("29 декабря 2005 г., 17:18", datetime(2005, 12, 29, 17, 18)),  # a seed has no host: as written
+        ("Опубликовано: 29.12.2005", datetime(2005, 12, 29)),
+        ("2005-12-29 17:18 +03:00", datetime(2005, 12, 29, 14, 18)),
+    ],
+)
+def test_seeds_read_the_same_date_forms(date_line, published):
+    feed = feedparser.parse((FIXTURES / "feeds" / "aviaport_ru_rss20_yandex_cp1251.xml").read_bytes())
+    entry = next(e for e in feed.entries if e.link.endswith("/99265.html"))  # aviaport.ru, 29 Dec 2005
+    seed = parse_seed("ru.txt", f"{entry.title}\n{date_line}\n\n{entry['yandex_full-text']}")
+    assert (seed.published_at, seed.published_from) == (published, "text")
+    assert date_line not in seed.text
