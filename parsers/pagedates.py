@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
@@ -102,11 +103,14 @@ def _parse(page: str | bytes):
 
 
 def metadata_date(tree) -> StatedDate | None:
-    """The publication date the page's machine-readable metadata states, most specific first."""
+    """The publication date the page's machine-readable metadata states, most specific first; a
+    value before 1990 is a broken CMS's placeholder (1970-01-01), not a date."""
+    return next((d for d in _metadata_dates(tree) if d.value >= EARLIEST_PLAUSIBLE), None)
+
+
+def _metadata_dates(tree) -> Iterator[StatedDate]:
     rules = date_rules()["metadata"]
-    found = _json_ld_date(tree, set(rules["json_ld_types"]))
-    if found:
-        return found
+    yield from _json_ld_dates(tree, set(rules["json_ld_types"]))
     by_name: dict[str, str] = {}
     for meta in tree.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().casefold()
@@ -114,32 +118,32 @@ def metadata_date(tree) -> StatedDate | None:
             by_name[key] = meta.get("content")
     for key in rules["meta_names"]:
         if key in by_name and (stated := parse_stated(by_name[key], found=f"meta {key}")):
-            return stated
+            yield stated
     for el in tree.xpath('//*[@itemprop="datePublished"]'):
         value = el.get("content") or el.get("datetime") or el.text_content()
         if stated := parse_stated(value, found="itemprop datePublished"):
-            return stated
+            yield stated
     for el in tree.xpath("//time[@pubdate]"):
         if stated := parse_stated(el.get("datetime") or el.text_content(), found="time pubdate"):
-            return stated
-    return None
+            yield stated
 
 
-def _json_ld_date(tree, types: set[str]) -> StatedDate | None:
+def _json_ld_dates(tree, types: set[str]) -> Iterator[StatedDate]:
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
             data = json.loads(script.text or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # broken, or nested deeper than a page's metadata ever is
             continue
         for item in _json_ld_items(data):
             kinds = item.get("@type")
             kinds = {k.casefold() for k in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(k, str)}
             value = item.get("datePublished")
-            if kinds & types and isinstance(value, str):
-                stated = parse_stated(value, found="json-ld datePublished")
-                if stated:
-                    return stated
-    return None
+            if (
+                kinds & types
+                and isinstance(value, str)
+                and (stated := parse_stated(value, found="json-ld datePublished"))
+            ):
+                yield stated
 
 
 def _json_ld_items(data) -> list[dict]:

@@ -269,3 +269,10 @@ def test_seeds_read_the_same_date_forms(date_line, published):
     seed = parse_seed("ru.txt", f"{entry.title}\n{date_line}\n\n{entry['yandex_full-text']}")
     assert (seed.published_at, seed.published_from) == (published, "text")
     assert date_line not in seed.text
+
+
+def test_a_placeholder_in_metadata_is_no_date():
+    epoch = '<meta property="article:published_time" content="1970-01-01T00:00:00Z">'
+    html = PORTAL.format(byline="2024-07-04 10:30 来源：新华社", **PORTAL_TEXT).replace("</head>", epoch + "</head>")
+    doc = trafilatura.bare_extraction(html, with_metadata=True, date_extraction_params=TRAFILATURA_DATE_PARAMS)
+    assert page_date(html, doc.title, doc.text).stated.value == datetime(2024, 7, 4, 10, 30)
