@@ -12,6 +12,7 @@ from flows.config import FeedListError
 from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, make_client
 from flows.ingest import copy_to_row
 from parsers.classify import classify_topics
+from parsers.dates import is_zone_name
 from parsers.entries import copy_from_entry
 from parsers.extract import extract_page, page_problem
 from parsers.feeds import FeedEntry, FeedError, parse_feed
@@ -21,7 +22,9 @@ PAGE_TRANSIENT_TRIES = 3  # after this many failed fetches of a page, store the 
 
 
 def load_feed_list(path: Path) -> list[dict]:
-    """``[[feed]]`` entries with ``url`` (required), ``name`` and ``language``. A missing file is no feeds."""
+    """``[[feed]]`` entries with ``url`` (required), ``name``, ``language`` and ``timezone`` (the IANA
+    zone of the outlet's unzoned times, e.g. "Asia/Bishkek"; see parsers/rules/dates.toml for the
+    default). A missing file is no feeds."""
     if not path.exists():
         return []
     try:
@@ -30,7 +33,7 @@ def load_feed_list(path: Path) -> list[dict]:
         raise FeedListError(f"{path}: invalid TOML: {exc}") from exc
     feeds, seen = [], set()
     for i, item in enumerate(data.get("feed", []), start=1):
-        unknown = set(item) - {"url", "name", "language"}
+        unknown = set(item) - {"url", "name", "language", "timezone"}
         if unknown:
             raise FeedListError(f"{path}: feed {i}: unknown key(s) {', '.join(sorted(unknown))}")
         url = item.get("url", "")
@@ -39,7 +42,10 @@ def load_feed_list(path: Path) -> list[dict]:
         if url in seen:
             raise FeedListError(f"{path}: feed {i}: {url} is listed twice")
         seen.add(url)
-        feeds.append({"url": url, "name": item.get("name"), "language": item.get("language")})
+        timezone = item.get("timezone")
+        if timezone is not None and not is_zone_name(timezone):
+            raise FeedListError(f"{path}: feed {i}: timezone {timezone!r} is not a time zone name (e.g. Asia/Almaty)")
+        feeds.append({"url": url, "name": item.get("name"), "language": item.get("language"), "timezone": timezone})
     return feeds
 
 
@@ -156,7 +162,9 @@ def page_outcome(
         failure = failure or _page_failure(result)
         if failure is None:
             try:
-                page = extract_page(result.body, result.final_url or entry.link, result.content_type)
+                page = extract_page(
+                    result.body, result.final_url or entry.link, result.content_type, entry.published or now
+                )
             except Exception as exc:  # an extractor bug on a hostile page fails this page, never the batch
                 failure = f"could not extract the page ({type(exc).__name__}: {exc})"
             else:
@@ -170,7 +178,7 @@ def page_outcome(
                 return outcome
         else:
             outcome.log = result.log_row(run_id)
-    copy = copy_from_entry(entry, feed["url"], feed.get("name"), page, now, feed.get("language"))
+    copy = copy_from_entry(entry, feed["url"], feed.get("name"), page, now, feed.get("language"), feed.get("timezone"))
     subject = entry.link or f"entry {entry.title!r} of {feed['url']}"
     if copy is None:
         why = f"{failure}, and" if failure else "no link, and"

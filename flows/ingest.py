@@ -115,6 +115,10 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "encoding_from": copy.encoding_from,
         "author": copy.author,
         "date_note": copy.date_note,
+        "feed_published_at": copy.feed_published_at,
+        "feed_date_found": copy.feed_date_found,
+        "page_published_at": copy.page_published_at,
+        "page_date_found": copy.page_date_found,
         "removed_lines": [asdict(r) for r in copy.removed],
         "entities": [asdict(m) for m in tag_entities(copy.title, copy.text)],
         "terms": term_counts(copy.title, copy.text),  # the search index's, should this copy's text be kept

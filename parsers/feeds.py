@@ -36,6 +36,7 @@ class FeedEntry:
     date_note: str | None = None  # why a date the entry states could not be read
     encoding: str | None = None  # the feed's encoding, and why (``parsers.decode``): its summary's
     encoding_from: str | None = None
+    date_found: str | None = None  # which of the entry's dates ``published`` is, as written
 
 
 @dataclass
@@ -59,22 +60,28 @@ def html_to_text(value: str) -> str:
 _IMPOSSIBLE_OFFSET = re.compile(r"[+-](?:1[5-9]|[2-9]\d):?\d\d\s*$|[+-]\d\d:?[6-9]\d\s*$")  # beyond ±14:59
 
 
-def _entry_date(entry) -> tuple[datetime | None, str | None]:
-    """The entry's date in UTC, or None with why a date it states could not be used."""
+def _entry_date(entry) -> tuple[datetime | None, str | None, str | None]:
+    """The entry's date in UTC, or None with why a date it states could not be used; and which
+    date it is, as written (``published 'Tue, 3 Jan 2006 19:57:00 +0300'``)."""
     for key in ("published", "updated", "created"):
         # `key in entry` first: feedparser's get() maps updated->published with a DeprecationWarning
         parsed = entry[f"{key}_parsed"] if f"{key}_parsed" in entry else None  # noqa: SIM401 - get() is what warns
         if parsed:
             if _IMPOSSIBLE_OFFSET.search(str(entry.get(key, ""))):  # feedparser reads +9999 as 99 h 99 min
-                return None, f"feed date {collapse_whitespace(str(entry[key]))[:60]!r} has an impossible time zone"
+                return (
+                    None,
+                    f"feed date {collapse_whitespace(str(entry[key]))[:60]!r} has an impossible time zone",
+                    None,
+                )
             try:
-                return datetime.fromtimestamp(calendar.timegm(parsed), UTC).replace(tzinfo=None), None
+                value = datetime.fromtimestamp(calendar.timegm(parsed), UTC).replace(tzinfo=None)
             except (OverflowError, ValueError, OSError):
-                return None, f"feed date {collapse_whitespace(str(entry.get(key, '')))[:60]!r} is out of range"
+                return None, f"feed date {collapse_whitespace(str(entry.get(key, '')))[:60]!r} is out of range", None
+            return value, None, f"{key} {collapse_whitespace(str(entry.get(key, '')))[:60]!r}"
     for key in ("published", "updated", "created"):
         if key in entry and collapse_whitespace(str(entry[key])):
-            return None, f"feed date {collapse_whitespace(str(entry[key]))[:60]!r} could not be read"
-    return None, None
+            return None, f"feed date {collapse_whitespace(str(entry[key]))[:60]!r} could not be read", None
+    return None, None, None
 
 
 def effective_content_type(data: bytes, content_type: str | None, decoded: Decoded | None = None) -> str:
@@ -171,7 +178,7 @@ def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> P
         if key in seen:
             continue
         seen.add(key)
-        published, date_note = _entry_date(entry)
+        published, date_note, date_found = _entry_date(entry)
         feed.entries.append(
             FeedEntry(
                 key=key,
@@ -184,6 +191,7 @@ def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> P
                 date_note=date_note,
                 encoding=decoded.encoding,
                 encoding_from=decoded.encoding_from,
+                date_found=date_found,
             )
         )
     return feed

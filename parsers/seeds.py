@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 
 from parsers.clean import Removed, clean_text, match_line_rule
-from parsers.dates import DatedFrom, check_plausible
+from parsers.dates import DatedFrom, check_plausible, outlet_zone, parse_stated, to_utc
 from parsers.decode import Decoded, decode
 from parsers.dedupe import content_hash
 from parsers.measure import HEADLINE_MAX_WORDS, MIN_SEED_WORDS, TITLE_MAX_COLUMNS, truncate, word_count
@@ -19,7 +19,6 @@ from parsers.text import collapse_whitespace, detect_language, split_sentences
 
 HEADLINE_SEARCH_LINES = 3  # the headline is among the first few non-boilerplate lines, or absent
 _DATELINE = re.compile(r"^\s*(\([^)]{2,40}\)|[A-Z][A-Z .,'-]{2,40}(\([^)]*\))?\s*[-–—:])\s*")
-_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 
 
 class SeedError(ValueError):
@@ -52,7 +51,8 @@ def parse_seed(name: str, text: str) -> ArticleCopy:
         raise SeedError(f"{name}: no article text left after removing boilerplate ({words} words)")
     removed = _mark_title_line(cleaned.removed)
     title = headline or title_from_lede(body)
-    dated = stated_date(cleaned.captures.get("published"))
+    language = detect_language(body)
+    dated = stated_date(cleaned.captures.get("published"), language=language)
     return ArticleCopy(
         url=f"seed:{name}",
         title=title,
@@ -61,7 +61,7 @@ def parse_seed(name: str, text: str) -> ArticleCopy:
         published_at=dated.value,
         published_from=dated.source,
         date_note=dated.note,
-        language=detect_language(body),
+        language=language,
         content_hash=content_hash(body),
         removed=removed,
     )
@@ -95,17 +95,13 @@ def title_from_lede(body: str) -> str:
     return truncate(first, TITLE_MAX_COLUMNS)
 
 
-def stated_date(value: str | None, now: datetime | None = None) -> DatedFrom:
-    """A date the text states (seeds give no timezone: kept as written), checked for plausibility
-    like every other date (parsers/dates.py): an implausible one becomes a note, not a value."""
-    parsed = None
-    if value:
-        for fmt in _DATE_FORMATS:
-            try:
-                parsed = datetime.strptime(value.strip().replace("t", "T"), fmt)
-                break
-            except ValueError:
-                continue
+def stated_date(value: str | None, now: datetime | None = None, language: str | None = None) -> DatedFrom:
+    """A date the text states, read as pages' dates are (parsers/dates.py: Chinese, Russian, English
+    and ISO forms), placed in UTC by the zone it states, else its language's when that has one zone
+    (Chinese); a seed has no host, so an English or Russian time without a zone is kept as written.
+    Checked for plausibility like every other date: an implausible one becomes a note, not a value."""
+    stated = parse_stated(value)
+    parsed = to_utc(stated, *outlet_zone(None, language))[0] if stated else None
     return check_plausible(parsed, "text", now or datetime.now(UTC).replace(tzinfo=None))
 
 

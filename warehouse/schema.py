@@ -262,6 +262,16 @@ def m008_copy_encodings(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE article_sources ADD COLUMN encoding_from VARCHAR")  # bom, http, meta, detected, ...
 
 
+def m009_date_provenance(con: duckdb.DuckDBPyConnection) -> None:
+    """Each copy's dates, chosen or not, and where each was found: a feed can stamp the time it
+    listed an item and a page can show an update, so both are kept (parsers/dates.reconcile_dates)."""
+    con.execute("ALTER TABLE article_sources ADD COLUMN feed_published_at TIMESTAMP")  # UTC, as the feed states it
+    con.execute("ALTER TABLE article_sources ADD COLUMN feed_date_found VARCHAR")  # e.g. published 'Tue, 3 Jan ...'
+    con.execute("ALTER TABLE article_sources ADD COLUMN page_published_at TIMESTAMP")  # UTC, the page's stated date
+    con.execute("ALTER TABLE article_sources ADD COLUMN page_date_found VARCHAR")  # where, as written, which zone
+    con.execute("ALTER TABLE article_sources ADD COLUMN date_note VARCHAR")  # disagreement or distrust, per copy
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -272,6 +282,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (6, "stories", m006_stories),
     (7, "drop_band_key_index", m007_drop_band_key_index),
     (8, "copy_encodings", m008_copy_encodings),
+    (9, "date_provenance", m009_date_provenance),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
