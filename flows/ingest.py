@@ -93,6 +93,7 @@ def read_seeds(seed_dir: Path) -> Batch:
 
 def copy_to_row(copy: ArticleCopy) -> dict:
     """The warehouse row for one article copy (see ``warehouse.load.save_copies``)."""
+    mentions = tag_entities(copy.title, copy.text)
     return {
         "url": copy.url,
         "feed_url": copy.feed_url,
@@ -111,8 +112,10 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "author": copy.author,
         "date_note": copy.date_note,
         "removed_lines": [asdict(r) for r in copy.removed],
-        "entities": [asdict(m) for m in tag_entities(copy.title, copy.text)],
-        "terms": term_counts(copy.title, copy.text),  # the search index's, should this copy's text be kept
+        "entities": [asdict(m) for m in mentions],
+        "terms": term_counts(
+            copy.title, copy.text, mentions=mentions
+        ),  # the search index's, should this copy's text be kept
         "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
         "topics": [
             {
