@@ -98,6 +98,8 @@ def _guarded(fn, *args, **kwargs):
 
 
 def _print_ingest(summary) -> None:
+    from flows.fetch import error_kind
+
     table = Table(title=f"silkwatch run {summary.run_id}", show_header=False, title_justify="left")
     table.add_row("seed files read", str(summary.seeds_read))
     feeds = f"{summary.feeds_ok} ok, {summary.feeds_failed} failed"
@@ -114,8 +116,7 @@ def _print_ingest(summary) -> None:
         err.print(f"[yellow]skipped:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     by_error: dict[str, list[str]] = {}
     for url, error in summary.feed_failures:  # the host is listed after the error: the same error
-        host = urlsplit(url).hostname
-        by_error.setdefault(error.replace(host, "its host") if host else error, []).append(url)
+        by_error.setdefault(error_kind(url, error), []).append(url)
     for error, urls in by_error.items():  # twenty feeds failing the same way (offline) are one line
         hosts = ", ".join(urlsplit(u).hostname or u for u in urls[:4]) + (
             f" and {len(urls) - 4} more" if len(urls) > 4 else ""

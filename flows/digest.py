@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 
+from flows.fetch import error_kind
 from parsers.classify import Ruleset, default_ruleset
 from parsers.model import TOPICS
 from warehouse.clock import utc_now
@@ -162,7 +163,7 @@ def _health_rows(health: list[dict]) -> list[dict]:
             ("failing (last check)" if n == 1 else f"failing ({n} checks in a row)") if failing else "quiet for 7+ days"
         )
         last = f"{f['last_success_at']:%Y-%m-%d %H:%M}" if f["last_success_at"] else "never"
-        error = (f["last_error"] or "")[:160] if failing else ""
+        error = error_kind(f["feed_url"], f["last_error"] or "")[:160] if failing else ""
         group = groups.setdefault(
             (state, last, error), {"names": [], "state": state, "last_success": last, "error": error}
         )

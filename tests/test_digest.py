@@ -259,3 +259,18 @@ def test_bad_schedule_config(tmp_path):
     path.write_text('[schedule]\ntimezone = "Mars/Olympus"\n', "utf-8")
     with pytest.raises(ConfigError, match="not a known time zone"):
         load_config(path)
+
+
+def test_feeds_failing_the_same_way_are_one_health_row():
+    """Offline every feed fails with its own host in the error: one row for the kind of failure."""
+    hosts = {"Eurasianet": "eurasianet.org", "TASS": "tass.ru", "China News Service": "www.chinanews.com.cn"}
+    offline = "network error: cannot resolve {}: [Errno -2] Name or service not known"
+    health = [
+        {"name": name, "feed_url": f"https://{host}/rss", "state": "failing", "consecutive_failures": 1,
+         "last_success_at": None, "last_error": offline.format(host)}
+        for name, host in hosts.items()
+    ]  # fmt: skip
+    context = build_context([], "day", NOW, Path("w.duckdb"), default_ruleset(), health)
+    (row,) = context["feed_health"]
+    assert row["name"] == "Eurasianet, TASS, China News Service"
+    assert row["error"] == "network error: cannot resolve its host: [Errno -2] Name or service not known"
