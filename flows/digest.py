@@ -18,6 +18,7 @@ import jinja2
 
 from flows.fetch import error_kind
 from parsers.classify import Ruleset, default_ruleset
+from parsers.english_line import english_line
 from parsers.model import TOPICS
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
@@ -80,6 +81,8 @@ def _item(row: dict, topic: str | None) -> dict:
     also += [s["url"].removeprefix("seed:") for s in other_copies if not s["source_name"]]
     topics = {t["topic"]: t for t in row["topics"]}
     chosen = topics.get(topic)
+    # the heading shows the title: the English line gives the rest
+    english = english_line(row["language"], row["title"], row.get("text") or "", list(topics), show_title=False)
     return {
         "title": row["title"],
         "url": _link(row["url"]),
@@ -87,6 +90,7 @@ def _item(row: dict, topic: str | None) -> dict:
         "date": format_date(row["published_at"]),
         "seed": row["url"].removeprefix("seed:") if row["url"].startswith("seed:") else None,
         "summary": row["summary"] or "",
+        "english_line": english,
         "topic": topic,
         "score": f"{chosen['score']:g}" if chosen else None,
         "evidence": list(chosen["evidence"][:MAX_EVIDENCE]) if chosen else [],

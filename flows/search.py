@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from parsers.english_line import english_line
 from parsers.text import unify_punctuation
 from parsers.tokenize import query_terms, snippet, term_counts
 from warehouse.search import (
@@ -44,7 +45,8 @@ def index_pending(
 def run_search(
     con: duckdb.DuckDBPyConnection, query: str, *, limit: int = 10, mark: tuple[str, str] = ("**", "**"), **filters
 ) -> list[dict]:
-    """Ranked hits: article_id, title, outlet, date, topics, score, snippet (matched words marked).
+    """Ranked hits: article_id, title, outlet, date, language, topics, score, snippet (matched words
+    marked), and the English line of a non-English hit (``parsers.english_line``; None for English).
     ``filters``: topic, source, language, since, until (see ``warehouse.search.search``)."""
     concepts, phrases = query_terms(query)
     phrases = [unify_punctuation(p).casefold() for p in phrases]
@@ -59,6 +61,8 @@ def run_search(
             "published_at": h["published_at"],
             "topics": h["topics"] or [],
             "url": h["url"],
+            "language": h["language"],
+            "english_line": english_line(h["language"], h["title"], h["text"], h["topics"] or []),
         }
         for h in hits
     ]

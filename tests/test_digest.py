@@ -274,3 +274,17 @@ def test_feeds_failing_the_same_way_are_one_health_row():
     (row,) = context["feed_health"]
     assert row["name"] == "Eurasianet, TASS, China News Service"
     assert row["error"] == "network error: cannot resolve its host: [Errno -2] Name or service not known"
+
+
+def test_a_russian_article_shows_its_english_line():
+    ru = _row(
+        article_id="ru1", language="ru", title="Лидеры стран ШОС собрались в Астане",
+        text="Саммит ШОС прошёл в Астане, его открыл Токаев.",
+        topics=[{"topic": "SCO", "score": 4.0, "evidence": ["ШОС"]}],
+    )  # fmt: skip
+    en = _row(topics=[{"topic": "SCO", "score": 3.0, "evidence": ["SCO"]}])
+    context = _context([ru, en])
+    md, html = render_markdown(context), render_html(context, None)
+    assert "*In English:* \\[ru\\] SCO · Astana · Tokayev" in md
+    assert md.count("In English:") == 1  # the English article needs none
+    assert "<em>In English:</em> [ru] SCO · Astana · Tokayev" in html
