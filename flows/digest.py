@@ -91,6 +91,7 @@ def _item(row: dict, topic: str | None) -> dict:
         "seed": row["url"].removeprefix("seed:") if row["url"].startswith("seed:") else None,
         "summary": row["summary"] or "",
         "english_line": english,
+        "lang": row["language"] if english else None,  # HTML lang: the right glyphs for Chinese text
         "topic": topic,
         "score": f"{chosen['score']:g}" if chosen else None,
         "evidence": list(chosen["evidence"][:MAX_EVIDENCE]) if chosen else [],

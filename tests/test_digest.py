@@ -288,3 +288,4 @@ def test_a_russian_article_shows_its_english_line():
     assert "*In English:* \\[ru\\] SCO · Astana · Tokayev" in md
     assert md.count("In English:") == 1  # the English article needs none
     assert "<em>In English:</em> [ru] SCO · Astana · Tokayev" in html
+    assert html.count(' lang="ru"') == 2  # its title and summary: the browser picks the script's fonts
