@@ -113,9 +113,8 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "date_note": copy.date_note,
         "removed_lines": [asdict(r) for r in copy.removed],
         "entities": [asdict(m) for m in mentions],
-        "terms": term_counts(
-            copy.title, copy.text, mentions=mentions
-        ),  # the search index's, should this copy's text be kept
+        # the search index's, should this copy's text be kept
+        "terms": term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions]),
         "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
         "topics": [
             {

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from importlib import resources
 
-from parsers.entities import Mention, tag_entities
+from parsers.entities import tag_entities
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+|[^\W\d_][\w'’-]*[^\W_]|[^\W_]+")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
@@ -115,14 +115,19 @@ def terms(text: str) -> list[str]:
 ENTITY_TERM = "entity:"  # the index term of an entity mention: entity:<id> (no word can look like it)
 
 
-def term_counts(title: str, text: str, title_weight: int = 3, mentions: Iterable[Mention] | None = None) -> Counter:
+def term_counts(
+    title: str, text: str, title_weight: int = 3, mentions: Iterable[tuple[str, str]] | None = None
+) -> Counter:
     """Term frequencies of an article, a title term counting ``title_weight`` times, with an
-    ``entity:<id>`` term per entity mention (``mentions``: the article's, when already tagged)."""
+    ``entity:<id>`` term per entity mention (``mentions``: the article's (entity id, field) pairs
+    when already tagged; else it is tagged here)."""
     counts = Counter(terms(text))
     for term, n in Counter(terms(title)).items():
         counts[term] += n * title_weight
-    for m in tag_entities(title, text) if mentions is None else mentions:
-        counts[ENTITY_TERM + m.entity_id] += title_weight if m.field == "title" else 1
+    if mentions is None:
+        mentions = [(m.entity_id, m.field) for m in tag_entities(title, text)]
+    for entity_id, field in mentions:
+        counts[ENTITY_TERM + entity_id] += title_weight if field == "title" else 1
     return counts
 
 

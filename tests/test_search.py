@@ -104,3 +104,15 @@ def test_entity_mentions_are_index_terms_and_aliases_reach_them():
     concepts, _ = query_terms("Tokayev")
     assert concepts["entity:kassym-jomart-tokayev"] == concepts["tokayev"] == "entity:kassym-jomart-tokayev"
     assert query_terms("托卡耶夫")[0]["entity:kassym-jomart-tokayev"] == "entity:kassym-jomart-tokayev"
+
+
+def test_reindex_takes_entity_terms_from_the_stored_mentions(db):
+    entity_rows = "SELECT term, article_id, tf FROM search_terms WHERE term LIKE 'entity:%' ORDER BY ALL"
+    with open_warehouse(db) as con:
+        loaded = con.execute(entity_rows).fetchall()
+        assert any(t == "entity:astana" for t, _, _ in loaded)  # the Russian seed's Астане
+        index_pending(con, everything=True)
+        assert con.execute(entity_rows).fetchall() == loaded
+        con.execute("DELETE FROM article_entities WHERE entity_id = 'astana'")  # as a registry change would
+        index_pending(con, everything=True)
+        assert not any(t == "entity:astana" for t, _, _ in con.execute(entity_rows).fetchall())

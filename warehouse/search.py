@@ -35,6 +35,16 @@ def article_texts(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> list[tu
         ).fetchall()
 
 
+def article_mentions(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """article id -> its stored entity mentions as (entity_id, field), for these articles."""
+    with registered(con, _want=keys_table(ids, "article_id")):
+        rows = con.execute("SELECT article_id, entity_id, field FROM article_entities JOIN _want USING (article_id)")
+        found: dict[str, list[tuple[str, str]]] = {}
+        for article_id, entity_id, field in rows.fetchall():
+            found.setdefault(article_id, []).append((entity_id, field))
+        return found
+
+
 def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, str, dict[str, int]]]) -> None:
     """Replace the index entries of these articles: (article_id, content_hash, term counts)."""
     if not docs:
