@@ -98,6 +98,8 @@ def _guarded(fn, *args, **kwargs):
 
 
 def _print_ingest(summary) -> None:
+    from flows.fetch import error_kind
+
     table = Table(title=f"silkwatch run {summary.run_id}", show_header=False, title_justify="left")
     table.add_row("seed files read", str(summary.seeds_read))
     feeds = f"{summary.feeds_ok} ok, {summary.feeds_failed} failed"
@@ -114,8 +116,7 @@ def _print_ingest(summary) -> None:
         err.print(f"[yellow]skipped:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     by_error: dict[str, list[str]] = {}
     for url, error in summary.feed_failures:  # the host is listed after the error: the same error
-        host = urlsplit(url).hostname
-        by_error.setdefault(error.replace(host, "its host") if host else error, []).append(url)
+        by_error.setdefault(error_kind(url, error), []).append(url)
     for error, urls in by_error.items():  # twenty feeds failing the same way (offline) are one line
         hosts = ", ".join(urlsplit(u).hostname or u for u in urls[:4]) + (
             f" and {len(urls) - 4} more" if len(urls) > 4 else ""
@@ -328,10 +329,12 @@ def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -
         sys.stdout.write(json.dumps(hits, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["rank", "score", "article_id", "title", "outlet", "published_at", "topics", "url", "snippet"])
+        writer.writerow(["rank", "score", "article_id", "title", "outlet", "published_at", "topics", "url", "snippet",
+                         "language", "english_line"])  # fmt: skip
         for rank, h in enumerate(hits, 1):
             writer.writerow([rank, h["score"], h["article_id"], h["title"], h["outlet"] or "",
-                             h["published_at"] or "", " ".join(h["topics"]), h["url"], h["snippet"]])  # fmt: skip
+                             h["published_at"] or "", " ".join(h["topics"]), h["url"], h["snippet"],
+                             h["language"] or "", h["english_line"] or ""])  # fmt: skip
     else:
         from rich.markup import escape
 
@@ -343,7 +346,8 @@ def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -
             meta = f"{escape(h['outlet'] or 'outlet unknown')} · {date} · {' '.join(h['topics']) or 'no topic'}"
             # the snippet's own text is escaped; only our highlight markup stays markup
             snip = escape(h["snippet"]).replace("\\[bold yellow]", "[bold yellow]").replace("\\[/]", "[/]")
-            table.add_row(str(rank), f"{h['score']:.2f}", f"[bold]{escape(h['title'])}[/]\n[dim]{meta}[/]\n{snip}")
+            heading = h["english_line"] or h["title"]  # the English line holds the title
+            table.add_row(str(rank), f"{h['score']:.2f}", f"[bold]{escape(heading)}[/]\n[dim]{meta}[/]\n{snip}")
         console.print(table)
 
 
@@ -433,27 +437,33 @@ def recluster(config: ConfigOption = None) -> None:
 
 
 def _stories(cfg: Config, since: datetime | None, min_articles: int, limit: int, fmt: OutputFormat) -> None:
+    from parsers.english_line import english_line
     from warehouse.db import open_warehouse
-    from warehouse.stories import list_stories
+    from warehouse.stories import label_texts, list_stories
 
     with open_warehouse(cfg.warehouse_path, read_only=True) as con:
         rows = list_stories(con, since, min_articles, limit)
+        texts = label_texts(con, [r["label_article_id"] for r in rows if r["label_article_id"]])
+    for r in rows:  # a story labelled by a non-English title gets its English line
+        language, text = texts.get(r["label_article_id"], (None, ""))
+        r["english_line"] = english_line(language, r["label"], text or "", r["topics"])
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(rows, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["story_id", "label", "articles", "outlets", "languages", "first_seen_at", "last_seen_at",
-                         "peak_day", "topics"])  # fmt: skip
+                         "peak_day", "topics", "english_line"])  # fmt: skip
         for r in rows:
             writer.writerow([r["story_id"], r["label"], r["articles"], r["outlets"], " ".join(r["languages"]),
                              r["first_seen_at"], r["last_seen_at"], r["peak_day"] or "",
-                             " ".join(r["topics"])])  # fmt: skip
+                             " ".join(r["topics"]), r["english_line"] or ""])  # fmt: skip
     else:
         table = Table("story", "articles", "outlets", "languages", "dates", "peak", "topics",
                       caption=f"{len(rows)} stor{'y' if len(rows) == 1 else 'ies'}")  # fmt: skip
         for r in rows:
             dates = f"{r['first_seen_at']:%Y-%m-%d} – {r['last_seen_at']:%Y-%m-%d}"
-            table.add_row(escape(r["label"]), str(r["articles"]), str(r["outlets"]),
+            label = r["english_line"] or r["label"]  # the English line holds the label
+            table.add_row(escape(label), str(r["articles"]), str(r["outlets"]),
                           f"{r['languages_n']} ({escape(' '.join(r['languages']))})", dates,
                           f"{r['peak_day']:%Y-%m-%d}" if r["peak_day"] else "", " ".join(r["topics"]))  # fmt: skip
         console.print(table)

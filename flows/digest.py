@@ -16,7 +16,9 @@ from pathlib import Path
 
 import jinja2
 
+from flows.fetch import error_kind
 from parsers.classify import Ruleset, default_ruleset
+from parsers.english_line import english_line
 from parsers.model import TOPICS
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
@@ -79,6 +81,8 @@ def _item(row: dict, topic: str | None) -> dict:
     also += [s["url"].removeprefix("seed:") for s in other_copies if not s["source_name"]]
     topics = {t["topic"]: t for t in row["topics"]}
     chosen = topics.get(topic)
+    # the heading shows the title: the English line gives the rest
+    english = english_line(row["language"], row["title"], row.get("text") or "", list(topics), show_title=False)
     return {
         "title": row["title"],
         "url": _link(row["url"]),
@@ -86,6 +90,8 @@ def _item(row: dict, topic: str | None) -> dict:
         "date": format_date(row["published_at"]),
         "seed": row["url"].removeprefix("seed:") if row["url"].startswith("seed:") else None,
         "summary": row["summary"] or "",
+        "english_line": english,
+        "lang": row["language"] if english else None,  # HTML lang: the right glyphs for Chinese text
         "topic": topic,
         "score": f"{chosen['score']:g}" if chosen else None,
         "evidence": list(chosen["evidence"][:MAX_EVIDENCE]) if chosen else [],
@@ -162,7 +168,7 @@ def _health_rows(health: list[dict]) -> list[dict]:
             ("failing (last check)" if n == 1 else f"failing ({n} checks in a row)") if failing else "quiet for 7+ days"
         )
         last = f"{f['last_success_at']:%Y-%m-%d %H:%M}" if f["last_success_at"] else "never"
-        error = (f["last_error"] or "")[:160] if failing else ""
+        error = error_kind(f["feed_url"], f["last_error"] or "")[:160] if failing else ""
         group = groups.setdefault(
             (state, last, error), {"names": [], "state": state, "last_success": last, "error": error}
         )

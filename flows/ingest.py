@@ -96,6 +96,7 @@ def read_seeds(seed_dir: Path) -> Batch:
 
 def copy_to_row(copy: ArticleCopy) -> dict:
     """The warehouse row for one article copy (see ``warehouse.load.save_copies``)."""
+    mentions = tag_entities(copy.title, copy.text)
     return {
         "url": copy.url,
         "feed_url": copy.feed_url,
@@ -120,8 +121,9 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "page_published_at": copy.page_published_at,
         "page_date_found": copy.page_date_found,
         "removed_lines": [asdict(r) for r in copy.removed],
-        "entities": [asdict(m) for m in tag_entities(copy.title, copy.text)],
-        "terms": term_counts(copy.title, copy.text),  # the search index's, should this copy's text be kept
+        "entities": [asdict(m) for m in mentions],
+        # the search index's, should this copy's text be kept
+        "terms": term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions]),
         "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
         "topics": [
             {

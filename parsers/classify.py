@@ -50,6 +50,14 @@ def _alternation(groups: list[str], flags: int, words: bool) -> re.Pattern[str] 
     return re.compile(rf"(?<!\w)(?:{body})" if words else body, flags)
 
 
+def _exclusions(phrases: list[str]) -> re.Pattern[str] | None:
+    """One pattern for a topic's exclusions: words on word boundaries, Chinese anywhere."""
+    words = "|".join(f"(?:{e})(?!\\w)" for e in phrases if not _CJK.search(e))
+    chinese = "|".join(f"(?:{e})" for e in phrases if _CJK.search(e))
+    pieces = ([f"(?<!\\w)(?:{words})"] if words else []) + ([chinese] if chinese else [])
+    return re.compile("|".join(pieces), re.IGNORECASE) if pieces else None
+
+
 def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
     topics = []
     for topic in TOPICS:
@@ -68,8 +76,7 @@ def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
                 p for p in (_alternation(ci, re.IGNORECASE, words=True), _alternation(cs, 0, words=True)) if p
             )
             cjk_pattern = _alternation(cjk, 0, words=False)
-            excl = spec.get("exclude") or []
-            exclude = _alternation([f"(?:{e})(?!\\w)" for e in excl], re.IGNORECASE, words=True)
+            exclude = _exclusions(spec.get("exclude") or [])
         except re.error as exc:
             raise RulesError(f"{where}: topic {topic}: {exc}") from exc
         weights = tuple(float(ph["w"]) for ph in phrases)

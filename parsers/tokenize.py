@@ -4,7 +4,10 @@
 - Cyrillic: case folded, ё as е, cut to its first 5 letters (a prefix match standing in for a
   stemmer: Астана, Астане, Астаной -> астан).
 - Chinese: overlapping character bigrams of every run of Han characters (single characters alone).
-Aliases from ``rules/entities.toml`` expand a query to every spelling of the entity it names.
+Aliases from ``rules/entities.toml`` expand a query to every spelling of the entity it names, and
+to the entity itself: each article's index also holds an ``entity:<id>`` term per mention the
+tagger found (``parsers.entities``), so "Tokayev" finds Токаеву and 托卡耶夫, whose bigrams alone
+could not be told from other names ending in 耶夫.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from importlib import resources
 
+from parsers.entities import tag_entities
 from parsers.measure import SNIPPET_COLUMNS, columns
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+|[^\W\d_][\w'’-]*[^\W_]|[^\W_]+")
@@ -108,11 +113,22 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def term_counts(title: str, text: str, title_weight: int = 3) -> Counter:
-    """Term frequencies of an article, a title term counting ``title_weight`` times."""
+ENTITY_TERM = "entity:"  # the index term of an entity mention: entity:<id> (no word can look like it)
+
+
+def term_counts(
+    title: str, text: str, title_weight: int = 3, mentions: Iterable[tuple[str, str]] | None = None
+) -> Counter:
+    """Term frequencies of an article, a title term counting ``title_weight`` times, with an
+    ``entity:<id>`` term per entity mention (``mentions``: the article's (entity id, field) pairs
+    when already tagged; else it is tagged here)."""
     counts = Counter(terms(text))
     for term, n in Counter(terms(title)).items():
         counts[term] += n * title_weight
+    if mentions is None:
+        mentions = [(m.entity_id, m.field) for m in tag_entities(title, text)]
+    for entity_id, field in mentions:
+        counts[ENTITY_TERM + entity_id] += title_weight if field == "title" else 1
     return counts
 
 
@@ -137,8 +153,9 @@ def query_terms(query: str) -> tuple[dict[str, str], list[str]]:
     """The terms a query searches for, each with the concept it counts toward, and its quoted phrases.
 
     A plain term is its own concept. Every spelling of an entity the query names (Rakhmon: Rahmon,
-    Рахмон, 拉赫蒙, ...) counts toward one concept, so an article is not rewarded twice for using
-    two spellings of one name.
+    Рахмон, ...) and the entity's own term count toward one concept, whose frequency in an article
+    is the largest of theirs (``warehouse.search``), so an article is not rewarded twice for using
+    two spellings of one name, and one indexed before entity terms existed is still found.
     """
     phrases = [p.strip() for p in re.findall(r'"([^"]+)"', query) if p.strip()]
     base = terms(query.replace('"', " "))
@@ -146,8 +163,8 @@ def query_terms(query: str) -> tuple[dict[str, str], list[str]]:
     for alias, (entity, every) in alias_groups().items():
         n = len(alias)
         if any(tuple(base[i : i + n]) == alias for i in range(len(base) - n + 1)):
-            for t in sorted(every):
-                concepts[t] = f"entity:{entity}"
+            for t in (*sorted(every), ENTITY_TERM + entity):
+                concepts[t] = ENTITY_TERM + entity
     return concepts, phrases
 
 

@@ -35,6 +35,16 @@ def article_texts(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> list[tu
         ).fetchall()
 
 
+def article_mentions(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """article id -> its stored entity mentions as (entity_id, field), for these articles."""
+    with registered(con, _want=keys_table(ids, "article_id")):
+        rows = con.execute("SELECT article_id, entity_id, field FROM article_entities JOIN _want USING (article_id)")
+        found: dict[str, list[tuple[str, str]]] = {}
+        for article_id, entity_id, field in rows.fetchall():
+            found.setdefault(article_id, []).append((entity_id, field))
+        return found
+
+
 def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, str, dict[str, int]]]) -> None:
     """Replace the index entries of these articles: (article_id, content_hash, term counts)."""
     if not docs:
@@ -75,7 +85,7 @@ SEARCH_SQL = """
 WITH q AS (SELECT unnest($terms::VARCHAR[]) AS term, unnest($concepts::VARCHAR[]) AS concept),
 stats AS (SELECT count(*) AS n, avg(length) AS avgdl FROM search_docs),
 tc AS (
-    SELECT t.article_id, q.concept, sum(t.tf) AS tf, list(t.term) AS terms
+    SELECT t.article_id, q.concept, max(t.tf) AS tf, list(t.term) AS terms  -- a concept's spellings: the most used
     FROM search_terms t JOIN q USING (term)
     WHERE t.term IN ({placeholders})  -- a constant list: zone maps skip row groups of other terms
     GROUP BY t.article_id, q.concept
@@ -128,8 +138,9 @@ def search(
     limit: int = 10,
 ) -> list[dict]:
     """Articles ranked by BM25, filtered. ``concepts`` maps each query term to the concept it counts
-    toward (BM25 treats each concept as one term: its tf is the sum over its terms). ``phrases`` (lower case, straight
-    apostrophes) must occur verbatim in the title or text."""
+    toward (BM25 treats each concept as one term: its tf is the largest of its terms', since an
+    entity's spellings and its ``entity:<id>`` term count the same mentions). ``phrases`` (lower
+    case, straight apostrophes) must occur verbatim in the title or text."""
     if not concepts:
         return []
     params = {
