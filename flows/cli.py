@@ -351,7 +351,7 @@ def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -
 def search_command(
     query: Annotated[str, typer.Argument(help='Words to find; "quoted text" must occur as written.')],
     topic: Annotated[
-        str | None, typer.Option(help="Only articles with this topic (SCO, BRI, security, trade).")
+        str | None, typer.Option(help="Only articles with this topic (SCO, BRI, security, trade, or your own).")
     ] = None,
     since: Annotated[str | None, typer.Option(help="Published (or first seen) on or after YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option(help="Published (or first seen) before YYYY-MM-DD.")] = None,
@@ -365,11 +365,16 @@ def search_command(
 ) -> None:
     """Ranked full-text search (BM25) over the archive, with the matched words highlighted."""
     cfg = _config(config)
-    if topic is not None and topic not in ("SCO", "BRI", "security", "trade"):
-        raise fail(f"--topic {topic!r}: one of SCO, BRI, security, trade", EXIT_BAD_INPUT)
+    _check_topic(cfg, topic)
     filters = {"topic": topic, "source": source, "language": language,
                "since": _parse_day(since, "since"), "until": _parse_day(until, "until")}  # fmt: skip
     _guarded(_search, cfg, query, fmt, limit, **filters)
+
+
+def _check_topic(cfg: Config, topic: str | None) -> None:
+    names = cfg.topic_rules().names
+    if topic is not None and topic not in names:
+        raise fail(f"--topic {topic!r}: one of {', '.join(names)}", EXIT_BAD_INPUT)
 
 
 def _reindex(cfg: Config) -> None:
@@ -393,12 +398,12 @@ def reindex(config: ConfigOption = None) -> None:
 def _reclassify(cfg: Config) -> None:
     from flows.reclassify import reclassify
     from flows.stories import cluster_pending
-    from parsers.classify import default_ruleset
 
+    rules = cfg.topic_rules()
     with _rewriting(cfg, "reclassify", "re-labelling the stored articles…") as con:
-        changes = reclassify(con)
+        changes = reclassify(con, rules)
         clustered = cluster_pending(con, everything=True)  # stories follow the new entities and topics
-    table = Table("topic", "before", "after", "added", "removed", caption=f"rules version {default_ruleset().version}")
+    table = Table("topic", "before", "after", "added", "removed", caption=f"rules version {rules.version}")
     for topic, c in changes.items():
         table.add_row(topic, str(c["before"]), str(c["after"]), str(c["added"]), str(c["removed"]))
     console.print(table)

@@ -56,6 +56,9 @@ SCHEMA: dict[str, dict[str, object]] = {
         "daily_digest": "0 7 * * *",
         "weekly_digest": "0 7 * * 1",
     },
+    "topics": {
+        "file": "",  # empty: the built-in topics only; else a topics file of the team's own, layered on top
+    },
 }
 PERIODS = ("day", "week", "all")
 TASK_RUNNERS = ("threads", "dask")
@@ -98,6 +101,13 @@ class Config:
     task_runner: str = "threads"  # see flows/runners.py
     dask_address: str = ""
     lock_wait_seconds: float = 0.0  # how long a writer waits for another's writer lock (warehouse/lock.py)
+    topics_file: Path | None = None  # [topics] file: the team's own topics, layered on the built-in ones
+
+    def topic_rules(self):
+        """The topic rules this config classifies with (``parsers.classify.topic_ruleset``)."""
+        from parsers.classify import topic_ruleset
+
+        return topic_ruleset(self.topics_file)
 
 
 def _check_types(where: str, data: dict) -> None:
@@ -152,6 +162,8 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
     if runner not in TASK_RUNNERS:
         raise ConfigError(f"{where}: [pipeline] task_runner must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
     warehouse = Path(os.environ["SILKWATCH_DB"]).resolve() if os.environ.get("SILKWATCH_DB") else None
+    topics_file = path("topics", "file") if get("topics", "file").strip() else None
+    _topic_names(where, topics_file)
     return Config(
         source=source,
         warehouse_path=warehouse or path("warehouse", "path"),
@@ -177,7 +189,17 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
             ssl=get("email", "ssl"),
             username=get("email", "username"),
         ),
+        topics_file=topics_file,
     )
+
+
+def _topic_names(where: str, topics_file: Path | None) -> tuple[str, ...]:
+    from parsers.classify import RulesError, topic_ruleset
+
+    try:
+        return topic_ruleset(topics_file).names
+    except RulesError as exc:
+        raise ConfigError(f"{where}: [topics] file: {exc}") from None
 
 
 def _non_negative(where: str, section: str, key: str, value: float) -> float:

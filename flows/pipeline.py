@@ -25,6 +25,7 @@ from flows.fetch import FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
 from flows.pages import PagePool, fetch_pages
 from flows.runners import with_task_runner
+from parsers.classify import topic_ruleset
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.feeds import feed_states, known_source_urls, page_failure_counts, record_feed_check, sync_feeds
@@ -49,8 +50,8 @@ def load_seeds_task(seed_dir: Path) -> Batch:
 
 
 @task(name="clean-classify-batch", **_task)
-def prepare_batch_task(seeds: list[SeedText]) -> Batch:
-    return prepare_seeds(seeds)
+def prepare_batch_task(seeds: list[SeedText], topics_file: Path | None = None) -> Batch:
+    return prepare_seeds(seeds, topic_ruleset(topics_file))
 
 
 @task(name="save-batch", **_task)
@@ -91,16 +92,19 @@ def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, n
 
 @task(name="fetch-extract-pages", **_task)
 def fetch_pages_task(
-    items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool
-) -> PageBatch:
-    return fetch_pages(items, policy, limiter, failures, now, run_id, pool)
+    items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool,
+    topics_file: str | None = None,
+) -> PageBatch:  # fmt: skip
+    return fetch_pages(items, policy, limiter, failures, now, run_id, pool, topics_file)
 
 
 @task(name="write-digest", **_task)
 def write_digest_task(
-    db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC
-) -> DigestResult:
-    result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic)
+    db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC,
+    topics_file: Path | None = None,
+) -> DigestResult:  # fmt: skip
+    result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic,
+                          ruleset=topic_ruleset(topics_file))  # fmt: skip
     # The digest as a Prefect artifact, for whoever watches the runs in Prefect's UI.
     create_markdown_artifact(
         markdown=result.path.read_text("utf-8"),
@@ -152,7 +156,7 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
     if not loaded.items:
         save_batch_task(config.warehouse_path, [], quote(pending_log), summary.run_id, seen_at)
     for start in range(0, len(loaded.items), BATCH_SIZE):
-        prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]))
+        prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]), config.topics_file)
         summary.failures.extend(prepared.failures)
         summary.seeds_failed += len(prepared.failures)
         saved = save_batch_task(
@@ -204,8 +208,9 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
     with PagePool(1 if on_dask else config.workers) as pool:
 
         def fetch_extract(items: list):
+            topics_file = str(config.topics_file) if config.topics_file else None
             return fetch_pages_task.submit(
-                ship(items), policy, limiter, ship(failures_before), now, summary.run_id, pool
+                ship(items), policy, limiter, ship(failures_before), now, summary.run_id, pool, topics_file
             )
 
         upcoming = fetch_extract(batches[0])
@@ -236,8 +241,9 @@ def run_flow(
         if write_report:
             period = period or config.digest_period
             summary.digest = write_digest_task(
-                config.warehouse_path, config.digest_dir, period, utc_now(), max_per_topic=config.digest_max_per_topic
-            )
+                config.warehouse_path, config.digest_dir, period, utc_now(), max_per_topic=config.digest_max_per_topic,
+                topics_file=config.topics_file,
+            )  # fmt: skip
         if config.email.enabled:
             summary.sends = retry_sends_task(config.warehouse_path, config.email)
     except BaseException as exc:
@@ -282,7 +288,7 @@ def digest_flow(
     """
     summary = DigestSummary(
         write_digest_task(config.warehouse_path, config.digest_dir, period, utc_now(), out, force,
-                          config.digest_max_per_topic)
+                          config.digest_max_per_topic, config.topics_file)
     )  # fmt: skip
     if email:
         summary.retried = retry_sends_task(config.warehouse_path, config.email)

@@ -18,6 +18,7 @@ import duckdb
 from warehouse.clock import utc_now
 from warehouse.tx import transaction
 
+# Migration 1's constraint, kept as released; migration 11 drops it (topics are the rules file's).
 TOPIC_CHECK = "topic IN ('SCO', 'BRI', 'security', 'trade')"
 
 
@@ -256,6 +257,30 @@ def m007_drop_band_key_index(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP INDEX IF EXISTS lsh_bands_key")
 
 
+def m011_topics_from_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """``article_topics`` without migration 1's CHECK on the four built-in topics: the topics are the
+    rules file's (a team adds its own), so any name the rules define may be stored. DuckDB cannot
+    drop a CHECK in place: the table is rebuilt, with its primary key, and its rows copied across."""
+    con.execute(
+        """
+        CREATE TABLE article_topics_new (
+            article_id      VARCHAR NOT NULL,
+            topic           VARCHAR NOT NULL,          -- a [topics.NAME] of the topic rules
+            score           DOUBLE NOT NULL,
+            evidence        VARCHAR[] NOT NULL,        -- distinct matched phrases, strongest first
+            matches         STRUCT(phrase VARCHAR, field VARCHAR, "start" INTEGER, weight DOUBLE)[] NOT NULL,
+            rules_version   VARCHAR NOT NULL,
+            classified_at   TIMESTAMP NOT NULL,
+            PRIMARY KEY (article_id, topic)
+        )
+        """
+    )
+    # in arrival order, as loads append them: zone maps on classified_at keep skipping old row groups
+    con.execute("INSERT INTO article_topics_new SELECT * FROM article_topics ORDER BY classified_at, article_id, topic")
+    con.execute("DROP TABLE article_topics")
+    con.execute("ALTER TABLE article_topics_new RENAME TO article_topics")
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -265,6 +290,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (5, "article_entities", m005_article_entities),
     (6, "stories", m006_stories),
     (7, "drop_band_key_index", m007_drop_band_key_index),
+    (11, "topics_from_rules", m011_topics_from_rules),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
