@@ -477,6 +477,97 @@ def stories_command(
     _guarded(_stories, cfg, _parse_day(since, "since"), min_articles, limit, fmt)
 
 
+class By(StrEnum):
+    day = "day"
+    week = "week"
+
+
+def _trend_subject(cfg: Config, con, entity: str | None, topic: str | None, story: str | None) -> tuple:
+    """(kind, key, label) of the subject asked for; an unknown one is exit 2 naming it."""
+    from parsers.entities import entity_names
+    from parsers.tokenize import alias_groups, terms
+
+    given = [(k, v) for k, v in (("entity", entity), ("topic", topic), ("story", story)) if v is not None]
+    if len(given) > 1:
+        raise fail("trends: give one of --entity, --topic, --story", EXIT_BAD_INPUT)
+    if not given:
+        return None, None, "all articles"
+    kind, value = given[0]
+    if kind == "topic":
+        _check_topic(cfg, value)
+        return kind, value, f"topic {cfg.topic_rules().labels[value]}"
+    if kind == "entity":
+        names = entity_names()
+        key = value if value in names else alias_groups().get(tuple(terms(value)), (None,))[0]
+        if key is None:
+            raise fail(f"--entity {value!r}: not in the entity registry (parsers/rules/entities.toml); "
+                       "give an id such as emomali-rahmon, or one of its names", EXIT_BAD_INPUT)  # fmt: skip
+        return kind, key, f"entity {names[key]} ({key})"
+    found = con.execute("SELECT label FROM stories WHERE story_id = ?", [value]).fetchone()
+    if found is None:
+        raise fail(f"--story {value!r}: no such story (`silkwatch stories` lists them)", EXIT_BAD_INPUT)
+    return kind, value, f"story {found[0]} ({value})"
+
+
+def _trends(cfg: Config, entity, topic, story, by: str, since: datetime | None, fmt: OutputFormat) -> None:
+    from datetime import UTC, timedelta
+
+    from flows.trends import trend
+    from parsers.trends import TrendTest
+    from warehouse.db import open_warehouse
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    since = since or now - (timedelta(days=27) if by == "day" else timedelta(weeks=25))
+    with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+        kind, key, label = _trend_subject(cfg, con, entity, topic, story)
+        rows = trend(con, by, since, now, kind, key)
+    test = TrendTest.for_period(by)
+    method = test.describe(by)
+    if fmt is OutputFormat.json:
+        out = {"subject": {"kind": kind or "all", "key": key, "label": label}, "by": by, "test": method,
+               "window": test.window, "alpha": test.alpha, "periods": [r.as_dict() for r in rows]}  # fmt: skip
+        sys.stdout.write(json.dumps(out, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["start", "articles", "outlets", "baseline", "p_value", "rising"])
+        for r in rows:
+            a = r.assessment
+            p_value = "" if a.p_value is None else f"{a.p_value:.3g}"
+            baseline = "" if a.baseline is None else a.baseline
+            writer.writerow([f"{r.start:%Y-%m-%d}", r.articles, r.outlets, baseline, p_value, a.rising])
+        return
+    table = Table(by, "articles", "outlets", "baseline", "p", "", title=f"{label}, by {by}", title_justify="left",
+                  caption=f"baseline: mean articles per {by} over the previous {test.window} {by}s; {method} "
+                  "(README, Trends)")  # fmt: skip
+    for r in rows:
+        a = r.assessment
+        when = f"{r.start:%Y-%m-%d}" if by == "day" else f"{r.start:%G-W%V} ({r.start:%Y-%m-%d})"
+        baseline = "" if a.baseline is None else f"{a.baseline:.2f}"
+        p_value = "" if a.p_value is None else f"{a.p_value:.2g}"
+        flag = "[bold green]▲ rising[/]" if a.rising else ("" if r.observed else "[dim]before the archive[/]")
+        table.add_row(when, str(r.articles), str(r.outlets), baseline, p_value, flag)
+    console.print(table)
+
+
+@app.command("trends")
+def trends_command(
+    entity: Annotated[str | None, typer.Option(help="An entity: its id (emomali-rahmon) or a name (Rahmon).")] = None,
+    topic: Annotated[str | None, typer.Option(help="A topic of the rules (SCO, BRI, security, trade, ...).")] = None,
+    story: Annotated[str | None, typer.Option(help="A story id (see `silkwatch stories`).")] = None,
+    by: Annotated[By, typer.Option(help="Count per day or per ISO week.")] = By.day,
+    since: Annotated[
+        str | None, typer.Option(help="First day shown, YYYY-MM-DD [default: 4 weeks, or 26 weeks, ago].")
+    ] = None,
+    config: ConfigOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Articles and outlets over time (all, or one entity, topic or story) against a trailing baseline,
+    with significant rises flagged."""
+    cfg = _config(config)
+    _guarded(_trends, cfg, entity, topic, story, by.value, _parse_day(since, "since"), fmt)
+
+
 def _export(cfg: Config, folder: Path) -> None:
     import time
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import jinja2
 
-from parsers.classify import Ruleset, default_ruleset
+from flows.trends import CHART_SUBJECTS, rising
+from parsers.classify import PALETTE, Ruleset, default_ruleset
+from parsers.trends import TrendTest
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.faults import fault_point
@@ -205,13 +207,15 @@ def build_context(
     previous_counts: dict | None = None,
     stories: list[dict] | None = None,
     max_per_topic: int = MAX_PER_TOPIC,
+    risen: list[dict] | None = None,
 ) -> dict:
     """Everything both templates show, as raw values (the templates escape).
 
     ``stories`` (``warehouse.stories.digest_stories``) puts the biggest stories first, their articles
     grouped under them; the topic sections then name each story once instead of repeating its
     articles. Each section shows its ``max_per_topic`` most important other articles (0: all) and
-    says how many more there are and how to list them; the totals count every article."""
+    says how many more there are and how to list them; the totals count every article. ``risen``
+    (``flows.trends.rising``): the topics and entities well above their baseline."""
     labels, order = ruleset.labels, ruleset.names
     since, until = period_bounds(period, now)
     lead = _lead_stories(stories or [], rows, order)
@@ -271,7 +275,21 @@ def build_context(
         "feed_health": _health_rows(health or []),
         "feed_health_text": _health_text(health or []),
         "colours": ruleset.colours,
+        "rising": [_rising_item(r, period) for r in risen or []],
+        "rising_text": _rising_text(period) if risen else "",
     }
+
+
+def _rising_item(subject: dict, period: str) -> dict:
+    unit = "day" if period == "day" else "week"
+    return {"label": subject["label"], "kind": subject["kind"], "count": subject["count"],
+            "baseline": f"{subject['baseline']:.1f} a {unit}", "p": f"{subject['p_value']:.1g}"}  # fmt: skip
+
+
+def _rising_text(period: str) -> str:
+    unit = "day" if period == "day" else "week"
+    span = "24 hours" if period == "day" else "7 days"
+    return f"articles in the last {span}; {TrendTest.for_period(unit).describe(unit)}"
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
@@ -293,8 +311,12 @@ def render_markdown(context: dict) -> str:
     return _env(autoescape=False).get_template("digest.md.j2").render(**context)
 
 
-def render_html(context: dict, chart_src: str | None) -> str:
-    return _env(autoescape=True).get_template("digest.html.j2").render(**context, chart_src=chart_src)
+def render_html(context: dict, chart_src: str | None, rising_chart_src: str | None = None) -> str:
+    return (
+        _env(autoescape=True)
+        .get_template("digest.html.j2")
+        .render(**context, chart_src=chart_src, rising_chart_src=rising_chart_src)
+    )
 
 
 def chart_png(daily: list[tuple], end: date, days: int = CHART_DAYS, ruleset: Ruleset | None = None) -> bytes | None:
@@ -330,6 +352,41 @@ def chart_png(daily: list[tuple], end: date, days: int = CHART_DAYS, ruleset: Ru
     return buf.getvalue()
 
 
+def rising_chart_png(risen: list[dict], until: datetime, period: str, ruleset: Ruleset) -> bytes | None:
+    """A small line chart of the rising subjects' articles per period, the baseline's periods then
+    this one (the last point); None when nothing rises."""
+    if not risen:
+        return None
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    length = PERIOD_LENGTH[period]
+    shown = risen[:CHART_SUBJECTS]
+    n = len(shown[0]["series"])
+    ends = [until - back * length for back in range(n - 1, -1, -1)]
+    fig, ax = plt.subplots(figsize=(6.4, 2.2), dpi=100)
+    for i, subject in enumerate(shown):
+        colour = ruleset.colours.get(subject["key"]) if subject["kind"] == "topic" else None
+        ax.plot(range(n), subject["series"], marker="o", markersize=2.5, linewidth=1.2, label=subject["label"],
+                color=colour or PALETTE[(i + 4) % len(PALETTE)])  # fmt: skip
+    step = max(1, n // 7)
+    ticks = list(range(n - 1, -1, -step))[::-1]
+    ax.set_xticks(ticks, [f"{ends[i]:%d %b}" for i in ticks], fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.spines[["top", "right"]].set_visible(False)
+    unit = "24 hours" if period == "day" else "7 days"
+    ax.set_title(f"Rising: articles per {unit}, this period last", fontsize=9, loc="left")
+    ax.legend(fontsize=8, frameon=False, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.18))
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 @dataclass
 class DigestResult:
     path: Path  # the markdown file; the HTML file sits beside it
@@ -341,6 +398,10 @@ class DigestResult:
     @property
     def html_path(self) -> Path:
         return self.path.with_suffix(".html")
+
+
+def _data_src(png: bytes | None) -> str | None:
+    return f"data:image/png;base64,{base64.b64encode(png).decode()}" if png else None
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -384,15 +445,16 @@ def write_digest(
         rows = digest_articles(con, since, until, exclude)
         before = topic_counts(con, since - PERIOD_LENGTH[period], since) if since else None
         stories = digest_stories(con, [r["article_id"] for r in rows])
+        risen = rising(con, until, PERIOD_LENGTH[period], ruleset) if since else []
         context = build_context(rows, period, now, db_path, ruleset, feed_health(con, now), before,
-                                stories, max_per_topic)  # fmt: skip
+                                stories, max_per_topic, risen)  # fmt: skip
         png = chart_png(
             daily_topic_counts(con, until - timedelta(days=CHART_DAYS), until), until.date(), ruleset=ruleset
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, render_markdown(context))
-        chart_src = f"data:image/png;base64,{base64.b64encode(png).decode()}" if png else None
-        _write_atomically(path.with_suffix(".html"), render_html(context, chart_src))
+        rising_png = rising_chart_png(risen, until, period, ruleset)
+        _write_atomically(path.with_suffix(".html"), render_html(context, _data_src(png), _data_src(rising_png)))
         ids = [r["article_id"] for r in rows]
         digest = {"digest_id": digest_id, "kind": period, "period_start": since, "period_end": until,
                   "created_at": now, "path": str(path), "article_ids": ids, "status": "written"}  # fmt: skip
