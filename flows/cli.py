@@ -107,11 +107,21 @@ def _print_ingest(summary) -> None:
     table.add_row("new articles", str(summary.articles_new))
     table.add_row("new copies of known articles", str(summary.duplicates))
     table.add_row("already stored (unchanged)", str(summary.already_seen))
+    alerts = summary.alerts
+    if alerts and (alerts.hits or alerts.breaking or alerts.deliveries):
+        hits = ", ".join(f"{name} {n}" for name, n in alerts.hits.items()) or "none"
+        table.add_row("watch hits", escape(hits))
+        if alerts.breaking:
+            table.add_row("breaking stories", escape(", ".join(alerts.breaking)))
+        sent = sum(d.sent for d in alerts.deliveries)
+        table.add_row("alerts sent", f"{sent} of {len(alerts.deliveries)}")
     if summary.digest:
         table.add_row("digest", escape(f"{summary.digest.path} ({len(summary.digest.article_ids)} articles)"))
     console.print(table)
     for failure in summary.failures:
         err.print(f"[yellow]skipped:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+    for failure in alerts.failures if alerts else []:
+        err.print(f"[yellow]not delivered:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     by_error: dict[str, list[str]] = {}
     for url, error in summary.feed_failures:  # the host is listed after the error: the same error
         host = urlsplit(url).hostname
@@ -145,6 +155,9 @@ def _rewriting(cfg: Config, command: str, status: str) -> Iterator:
 
 
 def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
+    from flows.notify import check_notify
+
+    check_notify(config)  # a malformed notify URL: exit 2 naming the watch, before anything is read or sent
     server = start_temporary_server()  # comes up while the pipeline is imported (flows/oneshot.py)
     from flows.pipeline import run_flow  # imports Prefect: only for commands that need it
     from flows.runners import with_task_runner
@@ -753,6 +766,107 @@ def feeds_add(
     """Add a feed to the feed list after checking that it answers and parses as a feed."""
     cfg = _config(config)
     _guarded(_feeds_add, cfg, url, name, language)
+
+
+watch_app = typer.Typer(help="Watches: saved searches that raise alerts (see [[watch]] in the config).",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(watch_app, name="watch")
+
+
+def _watch_list(cfg: Config) -> None:
+    from flows.notify import check_notify, shown
+    from warehouse.alerts import breaking_count, delivery_stats, hit_counts
+    from warehouse.db import open_warehouse
+
+    check_notify(cfg)
+    hits, deliveries, breaking = {}, {}, (0, None)
+    if cfg.warehouse_path.exists():
+        with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+            hits, breaking = hit_counts(con), breaking_count(con)
+            deliveries = {**delivery_stats(con, "watch"), **delivery_stats(con, "breaking")}
+    table = Table("watch", "hits", "last hit", "notify", "last delivery", caption=str(cfg.source or "config"))
+    rows = [(w.name, _watch_text(w), hits.get(w.name, (0, None)), w.notify) for w in cfg.watches]
+    rules = cfg.breaking
+    rows.append(("breaking", f"{rules.outlets} outlets or {rules.languages} languages within {rules.hours:g} h",
+                 breaking, rules.notify))  # fmt: skip
+    for name, text, (n, last), notify in rows:
+        lines = []
+        for target in notify or ("(none: hits are recorded, nothing sent)",):
+            d = deliveries.get((name, target))
+            lines.append(_delivery_text(d) if d else ("" if target.startswith("(") else "nothing sent yet"))
+        targets = "\n".join(escape(t if t.startswith("(") else shown(t)) for t in notify or ("(none)",))
+        table.add_row(f"[bold]{escape(name)}[/]\n[dim]{escape(text)}[/]", str(n), _when(last), targets,
+                      escape("\n".join(lines)))  # fmt: skip
+    console.print(table)
+
+
+def _watch_text(watch) -> str:
+    from parsers.alerts import describe_watch
+
+    return describe_watch(watch.query, watch.topics, watch.entities, watch.languages, watch.sources)
+
+
+def _delivery_text(d: dict) -> str:
+    text = f"{d['status']}" + (f", last sent {_when(d['last_sent'])}" if d["last_sent"] else "")
+    if d["unsent"]:
+        text += f"; {d['unsent']} not sent yet"
+    if d["status"] == "failed" and d["error"]:
+        text += f": {d['error'][:120]}"
+    return text
+
+
+@watch_app.command("list")
+def watch_list(config: ConfigOption = None) -> None:
+    """The watches and [breaking]: hits, and each target's last delivery."""
+    cfg = _config(config)
+    _guarded(_watch_list, cfg)
+
+
+def _watch_test(cfg: Config, name: str, limit: int, fmt: OutputFormat) -> None:
+    from flows.alerts import watch_matches
+    from flows.notify import check_notify, shown
+    from warehouse.db import open_warehouse
+
+    watch = next((w for w in cfg.watches if w.name == name), None)
+    if watch is None:
+        known = ", ".join(w.name for w in cfg.watches) or "none configured"
+        raise fail(f"watch {name!r}: no [[watch]] of that name in {cfg.source} (watches: {known})", EXIT_BAD_INPUT)
+    check_notify(cfg)
+    with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+        found = watch_matches(con, watch)
+    shown_rows = [{k: a[k] for k in ("article_id", "title", "source_name", "url", "language", "published_at",
+                                      "first_seen_at", "why")} for a in found[:limit]]  # fmt: skip
+    if fmt is OutputFormat.json:
+        out = {"watch": watch.name, "matches": len(found), "articles": shown_rows,
+               "would_notify": [shown(t) for t in watch.notify]}  # fmt: skip
+        sys.stdout.write(json.dumps(out, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(list(shown_rows[0]) if shown_rows else ["article_id", "title", "why"])
+        writer.writerows([["" if v is None else v for v in r.values()] for r in shown_rows])
+        return
+    targets = ", ".join(shown(t) for t in watch.notify) or "nobody (no notify)"
+    table = Table("#", "article", "why", title=f"watch {watch.name!r}: {_watch_text(watch)}", title_justify="left",
+                  caption=f"{len(found)} in the archive (dry run: nothing sent, nothing recorded); "
+                  f"new ones would go to {targets}")  # fmt: skip
+    for rank, a in enumerate(shown_rows, 1):
+        when = f"{a['published_at']:%Y-%m-%d}" if a["published_at"] else "date unknown"
+        meta = f"{a['source_name'] or 'outlet unknown'} · {when} · {a['language'] or '?'} · {a['url']}"
+        table.add_row(str(rank), f"[bold]{escape(a['title'])}[/]\n[dim]{escape(meta)}[/]", escape(a["why"]))
+    console.print(table)
+
+
+@watch_app.command("test")
+def watch_test(
+    name: Annotated[str, typer.Argument(help="The watch's name.")],
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="How many matches to show.")] = 20,
+    config: ConfigOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Dry run: what the watch matches in the archive, and why; nothing is sent or recorded."""
+    cfg = _config(config)
+    _guarded(_watch_test, cfg, name, limit, fmt)
 
 
 def main() -> None:

@@ -37,18 +37,27 @@ def _header(value: str) -> str:
     return _HEADER_UNSAFE.sub(" ", value).strip()
 
 
-def build_message(md_path: Path, cfg: EmailConfig, subject: str) -> EmailMessage:
-    """The email for a digest: text part from the markdown file, HTML part with its charts as cid images."""
-    text = md_path.read_text("utf-8")
-    html = md_path.with_suffix(".html").read_text("utf-8")
+def text_message(subject: str, body: str, cfg: EmailConfig) -> EmailMessage:
+    """A plain-text email to the [email] recipients (an alert)."""
     msg = EmailMessage()
     msg["Subject"] = _header(subject)
     msg["From"] = _header(cfg.sender)
     msg["To"] = ", ".join(_header(r) for r in cfg.recipients)
     msg["Date"] = formatdate(localtime=False)
-    domain = cfg.sender.rsplit("@", 1)[-1] if "@" in cfg.sender else "silkwatch.local"
-    msg["Message-ID"] = make_msgid("silkwatch", domain=_header(domain))
-    msg.set_content(text)
+    msg["Message-ID"] = make_msgid("silkwatch", domain=_header(_domain(cfg)))
+    msg.set_content(body)
+    return msg
+
+
+def _domain(cfg: EmailConfig) -> str:
+    return cfg.sender.rsplit("@", 1)[-1] if "@" in cfg.sender else "silkwatch.local"
+
+
+def build_message(md_path: Path, cfg: EmailConfig, subject: str) -> EmailMessage:
+    """The email for a digest: text part from the markdown file, HTML part with its charts as cid images."""
+    msg = text_message(subject, md_path.read_text("utf-8"), cfg)
+    html = md_path.with_suffix(".html").read_text("utf-8")
+    domain = _domain(cfg)
     charts = []  # (cid, png) of each inline chart, in order
 
     def inline(found: re.Match) -> str:

@@ -17,12 +17,14 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from flows.alerts import AlertSummary, check_and_alert
 from flows.config import Config, EmailConfig, load_config
 from flows.digest import MAX_PER_TOPIC, DigestResult, write_digest
 from flows.email import SendOutcome, retry_failed_sends, send_digest
 from flows.feeds import FeedOutcome, PageBatch, check_feed, load_feed_list
 from flows.fetch import FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
+from flows.notify import check_notify
 from flows.pages import PagePool, fetch_pages
 from flows.runners import with_task_runner
 from parsers.classify import topic_ruleset
@@ -114,6 +116,12 @@ def write_digest_task(
     return result
 
 
+@task(name="watches-and-alerts", **_task)
+def alerts_task(config: Config, run_id: str) -> AlertSummary:
+    """The new articles against the watches, breaking stories, and every alert not sent yet."""
+    return check_and_alert(config, run_id)
+
+
 @task(name="send-digest", retries=1, retry_delay_seconds=30, **_task)
 def send_digest_task(db_path: Path, email: EmailConfig, digest_id: str, force: bool = False) -> SendOutcome:
     return send_digest(db_path, email, digest_id, force=force)
@@ -142,10 +150,12 @@ class IngestSummary:
     failures: list[str] = field(default_factory=list)  # seeds and pages that could not be used
     feed_failures: list[tuple[str, str]] = field(default_factory=list)  # (feed url, error)
     digest: DigestResult | None = None
+    alerts: AlertSummary | None = None  # watch hits, breaking stories, alerts sent in this run
 
     @property
     def status(self) -> str:
-        return "partial" if self.failures or self.feed_failures else "ok"
+        alerts_failed = self.alerts.failures if self.alerts else []
+        return "partial" if self.failures or self.feed_failures or alerts_failed else "ok"
 
 
 def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
@@ -238,6 +248,7 @@ def run_flow(
         _ingest_seeds(config, summary, started)
         if include_feeds:
             _ingest_feeds(config, summary, started)
+        summary.alerts = alerts_task(config, run_id)
         if write_report:
             period = period or config.digest_period
             summary.digest = write_digest_task(
@@ -250,6 +261,7 @@ def run_flow(
         with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
             finish_run(con, run_id, utc_now(), status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    alert_failures = summary.alerts.failures if summary.alerts else []
     with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
         finish_run(
             con,
@@ -265,7 +277,10 @@ def run_flow(
             sources_new=summary.sources_new,
             duplicates=summary.duplicates,
             digest_path=str(summary.digest.path) if summary.digest else None,
-            error="; ".join(summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures]) or None,
+            error="; ".join(
+                summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures] + alert_failures
+            )
+            or None,
         )
     return summary
 
@@ -308,6 +323,7 @@ def _scheduled_wait(config: Config) -> float:
 def scheduled_ingest(config_path: str) -> None:
     """Scheduled: ingest seeds and feeds (no digest)."""
     config = load_config(Path(config_path))
+    check_notify(config)  # a bad notify URL fails the run before anything is ingested or sent
     with writer_lock(config.warehouse_path, _scheduled_wait(config), "scheduled ingest"):
         summary = with_task_runner(run_flow, config)(config, write_report=False)
     print(f"{summary.articles_new} new articles, {summary.feeds_ok} feeds ok, {summary.feeds_failed} failed")

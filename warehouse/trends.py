@@ -46,11 +46,14 @@ def period_counts(
     """Articles and distinct outlets (over every copy) per period ``back`` (0 ends at ``end``) of the
     subject (``kind``: topic, entity, story or None for all articles); periods without any are left out."""
     subject = f"WHERE article_id IN ({SUBJECTS[kind]})" if kind else ""
-    sql = PERIODS_SQL.format(subject=subject) + """
+    sql = (
+        PERIODS_SQL.format(subject=subject)
+        + """
         SELECT p.back, count(DISTINCT p.article_id), count(DISTINCT s.source_name)
         FROM periods p LEFT JOIN article_sources s USING (article_id)
         GROUP BY p.back
     """
+    )
     params = {"since": end - periods * length, "end": end, "seconds": length.total_seconds()}
     if kind:
         params["key"] = key
@@ -61,13 +64,16 @@ def subject_period_counts(
     con: duckdb.DuckDBPyConnection, end: datetime, length: timedelta, periods: int
 ) -> dict[tuple[str, str], dict[int, int]]:
     """Articles per period ``back`` of every topic and every entity: {(kind, key): {back: n}}."""
-    sql = PERIODS_SQL.format(subject="") + """
+    sql = (
+        PERIODS_SQL.format(subject="")
+        + """
         SELECT 'topic' AS kind, t.topic AS key, p.back, count(DISTINCT p.article_id)
         FROM periods p JOIN article_topics t USING (article_id) GROUP BY ALL
         UNION ALL
         SELECT 'entity', e.entity_id, p.back, count(DISTINCT p.article_id)
         FROM periods p JOIN article_entities e USING (article_id) GROUP BY ALL
     """
+    )
     rows = con.execute(sql, {"since": end - periods * length, "end": end, "seconds": length.total_seconds()})
     out: dict[tuple[str, str], dict[int, int]] = {}
     for kind, key, back, n in rows.fetchall():
