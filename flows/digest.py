@@ -319,37 +319,48 @@ def render_html(context: dict, chart_src: str | None, rising_chart_src: str | No
     )
 
 
-def chart_png(daily: list[tuple], end: date, days: int = CHART_DAYS, ruleset: Ruleset | None = None) -> bytes | None:
-    """A small stacked bar chart of articles per topic per day; None when there is nothing to draw."""
-    if not daily:
-        return None
-    ruleset = ruleset or default_ruleset()
+def _new_chart():
     import matplotlib as mpl  # a second of import time: only when a chart is drawn
 
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 
-    span = [end - timedelta(days=i) for i in range(days - 1, -1, -1)]
-    per_topic = {t: [0] * days for t in ruleset.names}
-    for day, topic, n in daily:
-        if day in span and topic in per_topic:  # a topic no longer in the rules is not drawn
-            per_topic[topic][span.index(day)] = n
-    fig, ax = plt.subplots(figsize=(6.4, 2.2), dpi=100)
-    bottom = [0] * days
-    for topic, colour in ruleset.colours.items():
-        ax.bar(range(days), per_topic[topic], bottom=bottom, label=topic, color=colour, width=0.7)
-        bottom = [b + v for b, v in zip(bottom, per_topic[topic], strict=True)]
-    ax.set_xticks(range(days), [f"{d:%a %d}" for d in span], fontsize=8)
+    return plt.subplots(figsize=(6.4, 2.2), dpi=100)
+
+
+def _chart_png(fig, ax, title: str) -> bytes:
+    """The digest's chart style (small type, no top or right frame, the legend below), as a PNG."""
+    import matplotlib.pyplot as plt
+
     ax.tick_params(axis="y", labelsize=8)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("Articles per topic per day (an article counts under each of its topics)", fontsize=9, loc="left")
+    ax.set_title(title, fontsize=9, loc="left")
     ax.legend(fontsize=8, frameon=False, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.18))
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+def chart_png(daily: list[tuple], end: date, days: int = CHART_DAYS, ruleset: Ruleset | None = None) -> bytes | None:
+    """A small stacked bar chart of articles per topic per day; None when there is nothing to draw."""
+    if not daily:
+        return None
+    ruleset = ruleset or default_ruleset()
+    span = [end - timedelta(days=i) for i in range(days - 1, -1, -1)]
+    per_topic = {t: [0] * days for t in ruleset.names}
+    for day, topic, n in daily:
+        if day in span and topic in per_topic:  # a topic no longer in the rules is not drawn
+            per_topic[topic][span.index(day)] = n
+    fig, ax = _new_chart()
+    bottom = [0] * days
+    for topic, colour in ruleset.colours.items():
+        ax.bar(range(days), per_topic[topic], bottom=bottom, label=topic, color=colour, width=0.7)
+        bottom = [b + v for b, v in zip(bottom, per_topic[topic], strict=True)]
+    ax.set_xticks(range(days), [f"{d:%a %d}" for d in span], fontsize=8)
+    return _chart_png(fig, ax, "Articles per topic per day (an article counts under each of its topics)")
 
 
 def rising_chart_png(risen: list[dict], until: datetime, period: str, ruleset: Ruleset) -> bytes | None:
@@ -357,34 +368,19 @@ def rising_chart_png(risen: list[dict], until: datetime, period: str, ruleset: R
     this one (the last point); None when nothing rises."""
     if not risen:
         return None
-    import matplotlib as mpl
-
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-
     length = PERIOD_LENGTH[period]
     shown = risen[:CHART_SUBJECTS]
     n = len(shown[0]["series"])
     ends = [until - back * length for back in range(n - 1, -1, -1)]
-    fig, ax = plt.subplots(figsize=(6.4, 2.2), dpi=100)
+    fig, ax = _new_chart()
     for i, subject in enumerate(shown):
         colour = ruleset.colours.get(subject["key"]) if subject["kind"] == "topic" else None
         ax.plot(range(n), subject["series"], marker="o", markersize=2.5, linewidth=1.2, label=subject["label"],
                 color=colour or PALETTE[(i + 4) % len(PALETTE)])  # fmt: skip
-    step = max(1, n // 7)
-    ticks = list(range(n - 1, -1, -step))[::-1]
+    ticks = list(range(n - 1, -1, -max(1, n // 7)))[::-1]
     ax.set_xticks(ticks, [f"{ends[i]:%d %b}" for i in ticks], fontsize=8)
-    ax.tick_params(axis="y", labelsize=8)
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.spines[["top", "right"]].set_visible(False)
     unit = "24 hours" if period == "day" else "7 days"
-    ax.set_title(f"Rising: articles per {unit}, this period last", fontsize=9, loc="left")
-    ax.legend(fontsize=8, frameon=False, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.18))
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return _chart_png(fig, ax, f"Rising: articles per {unit}, this period last")
 
 
 @dataclass
