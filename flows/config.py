@@ -206,7 +206,9 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         raise ConfigError(f"{where}: [pipeline] task_runner must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
     warehouse = Path(os.environ["SILKWATCH_DB"]).resolve() if os.environ.get("SILKWATCH_DB") else None
     topics_file = path("topics", "file") if get("topics", "file").strip() else None
-    topics = _topic_names(where, topics_file)
+    # the rules are compiled only when there is something to check against them (a fast `query`)
+    wanted = topics_file or any(isinstance(t, dict) and t.get("topics") for t in watch_tables or [])
+    topics = _topic_names(where, topics_file) if wanted else ()
     recipients = tuple(get("email", "recipients"))
     breaking = _breaking(where, {key: get("breaking", key) for key in SCHEMA["breaking"]}, recipients)
     return Config(
