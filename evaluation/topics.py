@@ -16,9 +16,8 @@ from functools import cache
 from pathlib import Path
 
 from evaluation import external
-from parsers.classify import classify_topics
+from parsers.classify import classify_topics, default_ruleset
 from parsers.feeds import parse_feed
-from parsers.model import TOPICS
 from parsers.seeds import parse_seed
 from parsers.text import detect_language
 
@@ -76,7 +75,8 @@ def labelled_items() -> list[tuple[dict, str, str]]:
 
 
 def score(items: list[tuple[dict, str, str]]) -> tuple[dict[str, dict], list[str]]:
-    stats = {t: {"tp": 0, "fp": 0, "fn": 0} for t in TOPICS}
+    topics = default_ruleset().names
+    stats = {t: {"tp": 0, "fp": 0, "fn": 0} for t in topics}
     stats["_negatives"] = {"n": 0, "clean": 0}  # articles with no topic: how many got none
     errors = []
     for item, title, text in items:
@@ -85,7 +85,7 @@ def score(items: list[tuple[dict, str, str]]) -> tuple[dict[str, dict], list[str
         if not want:
             stats["_negatives"]["n"] += 1
             stats["_negatives"]["clean"] += not got
-        for topic in TOPICS:
+        for topic in topics:
             key = "tp" if topic in got and topic in want else "fp" if topic in got else "fn" if topic in want else None
             if key:
                 stats[topic][key] += 1

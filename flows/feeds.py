@@ -11,7 +11,7 @@ from pathlib import Path
 from flows.config import FeedListError
 from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, make_client
 from flows.ingest import copy_to_row
-from parsers.classify import classify_topics
+from parsers.classify import classify_topics, topic_ruleset
 from parsers.dates import is_zone_name
 from parsers.entries import copy_from_entry
 from parsers.extract import extract_page, page_problem
@@ -146,6 +146,7 @@ def page_outcome(
     tries_before: int,
     now: datetime,
     run_id: str | None = None,
+    topics_file: str | None = None,
     failure: str | None = None,
 ) -> PageOutcome:
     """Extract an entry's fetched page (``result``; None when the entry has no link), and build the
@@ -155,6 +156,7 @@ def page_outcome(
     ``failure`` given by the caller) falls back to the feed's summary. One that fails transiently
     (timeout, 5xx) is retried on later runs, and falls back to the summary after
     ``PAGE_TRANSIENT_TRIES`` failures (``tries_before`` is how many fetches of it failed before).
+    ``topics_file``: the team's topics file of the config, if any (``parsers.classify.topic_ruleset``).
     """
     outcome = PageOutcome()
     page = None
@@ -186,6 +188,6 @@ def page_outcome(
         return outcome
     if failure:
         outcome.failure = f"{subject}: {failure}; stored the feed's summary instead"
-    copy.topics = classify_topics(copy.title, copy.text)
+    copy.topics = classify_topics(copy.title, copy.text, topic_ruleset(topics_file))
     outcome.row = copy_to_row(copy)
     return outcome

@@ -17,14 +17,17 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from flows.alerts import AlertSummary, check_and_alert
 from flows.config import Config, EmailConfig, load_config
 from flows.digest import MAX_PER_TOPIC, DigestResult, write_digest
 from flows.email import SendOutcome, retry_failed_sends, send_digest
 from flows.feeds import FeedOutcome, PageBatch, check_feed, load_feed_list
 from flows.fetch import FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
+from flows.notify import check_notify
 from flows.pages import PagePool, fetch_pages
 from flows.runners import with_task_runner
+from parsers.classify import topic_ruleset
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.feeds import feed_states, known_source_urls, page_failure_counts, record_feed_check, sync_feeds
@@ -49,8 +52,8 @@ def load_seeds_task(seed_dir: Path) -> Batch:
 
 
 @task(name="clean-classify-batch", **_task)
-def prepare_batch_task(seeds: list[SeedText]) -> Batch:
-    return prepare_seeds(seeds)
+def prepare_batch_task(seeds: list[SeedText], topics_file: Path | None = None) -> Batch:
+    return prepare_seeds(seeds, topic_ruleset(topics_file))
 
 
 @task(name="save-batch", **_task)
@@ -91,16 +94,19 @@ def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, n
 
 @task(name="fetch-extract-pages", **_task)
 def fetch_pages_task(
-    items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool
-) -> PageBatch:
-    return fetch_pages(items, policy, limiter, failures, now, run_id, pool)
+    items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool,
+    topics_file: str | None = None,
+) -> PageBatch:  # fmt: skip
+    return fetch_pages(items, policy, limiter, failures, now, run_id, pool, topics_file)
 
 
 @task(name="write-digest", **_task)
 def write_digest_task(
-    db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC
-) -> DigestResult:
-    result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic)
+    db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC,
+    topics_file: Path | None = None,
+) -> DigestResult:  # fmt: skip
+    result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic,
+                          ruleset=topic_ruleset(topics_file))  # fmt: skip
     # The digest as a Prefect artifact, for whoever watches the runs in Prefect's UI.
     create_markdown_artifact(
         markdown=result.path.read_text("utf-8"),
@@ -108,6 +114,12 @@ def write_digest_task(
         description=f"{result.path.name}: {len(result.article_ids)} articles",
     )
     return result
+
+
+@task(name="watches-and-alerts", **_task)
+def alerts_task(config: Config, run_id: str) -> AlertSummary:
+    """The new articles against the watches, breaking stories, and every alert not sent yet."""
+    return check_and_alert(config, run_id)
 
 
 @task(name="send-digest", retries=1, retry_delay_seconds=30, **_task)
@@ -138,10 +150,12 @@ class IngestSummary:
     failures: list[str] = field(default_factory=list)  # seeds and pages that could not be used
     feed_failures: list[tuple[str, str]] = field(default_factory=list)  # (feed url, error)
     digest: DigestResult | None = None
+    alerts: AlertSummary | None = None  # watch hits, breaking stories, alerts sent in this run
 
     @property
     def status(self) -> str:
-        return "partial" if self.failures or self.feed_failures else "ok"
+        alerts_failed = self.alerts.failures if self.alerts else []
+        return "partial" if self.failures or self.feed_failures or alerts_failed else "ok"
 
 
 def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
@@ -152,7 +166,7 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
     if not loaded.items:
         save_batch_task(config.warehouse_path, [], quote(pending_log), summary.run_id, seen_at)
     for start in range(0, len(loaded.items), BATCH_SIZE):
-        prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]))
+        prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]), config.topics_file)
         summary.failures.extend(prepared.failures)
         summary.seeds_failed += len(prepared.failures)
         saved = save_batch_task(
@@ -204,8 +218,9 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
     with PagePool(1 if on_dask else config.workers) as pool:
 
         def fetch_extract(items: list):
+            topics_file = str(config.topics_file) if config.topics_file else None
             return fetch_pages_task.submit(
-                ship(items), policy, limiter, ship(failures_before), now, summary.run_id, pool
+                ship(items), policy, limiter, ship(failures_before), now, summary.run_id, pool, topics_file
             )
 
         upcoming = fetch_extract(batches[0])
@@ -233,17 +248,20 @@ def run_flow(
         _ingest_seeds(config, summary, started)
         if include_feeds:
             _ingest_feeds(config, summary, started)
+        summary.alerts = alerts_task(config, run_id)
         if write_report:
             period = period or config.digest_period
             summary.digest = write_digest_task(
-                config.warehouse_path, config.digest_dir, period, utc_now(), max_per_topic=config.digest_max_per_topic
-            )
+                config.warehouse_path, config.digest_dir, period, utc_now(), max_per_topic=config.digest_max_per_topic,
+                topics_file=config.topics_file,
+            )  # fmt: skip
         if config.email.enabled:
             summary.sends = retry_sends_task(config.warehouse_path, config.email)
     except BaseException as exc:
         with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
             finish_run(con, run_id, utc_now(), status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    alert_failures = summary.alerts.failures if summary.alerts else []
     with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
         finish_run(
             con,
@@ -259,7 +277,10 @@ def run_flow(
             sources_new=summary.sources_new,
             duplicates=summary.duplicates,
             digest_path=str(summary.digest.path) if summary.digest else None,
-            error="; ".join(summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures]) or None,
+            error="; ".join(
+                summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures] + alert_failures
+            )
+            or None,
         )
     return summary
 
@@ -282,7 +303,7 @@ def digest_flow(
     """
     summary = DigestSummary(
         write_digest_task(config.warehouse_path, config.digest_dir, period, utc_now(), out, force,
-                          config.digest_max_per_topic)
+                          config.digest_max_per_topic, config.topics_file)
     )  # fmt: skip
     if email:
         summary.retried = retry_sends_task(config.warehouse_path, config.email)
@@ -302,6 +323,7 @@ def _scheduled_wait(config: Config) -> float:
 def scheduled_ingest(config_path: str) -> None:
     """Scheduled: ingest seeds and feeds (no digest)."""
     config = load_config(Path(config_path))
+    check_notify(config)  # a bad notify URL fails the run before anything is ingested or sent
     with writer_lock(config.warehouse_path, _scheduled_wait(config), "scheduled ingest"):
         summary = with_task_runner(run_flow, config)(config, write_report=False)
     print(f"{summary.articles_new} new articles, {summary.feeds_ok} feeds ok, {summary.feeds_failed} failed")

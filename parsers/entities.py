@@ -151,3 +151,10 @@ def tag_entities(title: str, text: str, registry: Registry | None = None) -> lis
     """Every mention in the title and the text, with its offset in that field."""
     reg = registry or default_registry()
     return _tag(title or "", "title", reg) + _tag(text or "", "text", reg)
+
+
+@cache
+def entity_names() -> dict[str, str]:
+    """Each registered entity's id -> its first name in the registry, the one to show (Emomali Rahmon)."""
+    raw = resources.files("parsers").joinpath("rules/entities.toml").read_text("utf-8")
+    return {entity["id"]: entity["names"][0] for entity in tomllib.loads(raw)["entity"]}

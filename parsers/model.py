@@ -7,8 +7,6 @@ from datetime import datetime
 
 from parsers.clean import Removed
 
-TOPICS = ("SCO", "BRI", "security", "trade")
-
 
 @dataclass(frozen=True)
 class Match:

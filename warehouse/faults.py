@@ -7,7 +7,11 @@ killer or a pulled plug would stop it: no cleanup, no ``finally``, no rollback. 
 - ``batch-saved``: a save batch is committed and the warehouse closed (between two batches);
 - ``save-before-commit``: a save batch is written, its transaction not yet committed;
 - ``indexing``: inside a save batch, while the search index is being updated;
-- ``digest-write``: a digest file is half-way written (the temporary file, before its rename).
+- ``digest-write``: a digest file is half-way written (the temporary file, before its rename);
+- ``alerts-recorded``: the watch hits and alerts of a run are committed, none sent yet;
+- ``alert-sending``: an alert is marked ``sending`` (committed), not sent yet;
+- ``alert-sent``: an alert was delivered, ``sent`` not yet recorded;
+- ``alert-recorded``: an alert's delivery is recorded, the next not started.
 """
 
 from __future__ import annotations

@@ -113,14 +113,16 @@ LIMIT $limit
 """
 
 
+# Every phrase of $phrases (lower case, straight apostrophes) is in the title or text of article a.
+PHRASES_MATCH = """list_bool_and([strpos(replace(lower(a.title || ' ' || a.text), chr(8217), chr(39)), p) > 0
+                     FOR p IN $phrases::VARCHAR[]] || [true])"""
 # The hits' display columns, by primary key (index lookups: the text of other articles is never read).
-HITS_SQL = """
+HITS_SQL = f"""
 SELECT a.article_id, a.title, a.text, a.source_name, a.published_at, a.first_seen_at, a.language, a.url,
        (SELECT list(topic ORDER BY score DESC) FROM article_topics x WHERE x.article_id = a.article_id) AS topics
 FROM articles a
-WHERE a.article_id IN ({placeholders})
-  AND list_bool_and([strpos(replace(lower(a.title || ' ' || a.text), chr(8217), chr(39)), p) > 0
-                     FOR p IN $phrases::VARCHAR[]] || [true])
+WHERE a.article_id IN ({{placeholders}})
+  AND {PHRASES_MATCH}
 """
 PHRASE_CANDIDATES = 500  # a quoted phrase is checked on this many of the best-ranked articles
 
