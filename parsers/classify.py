@@ -4,7 +4,7 @@ The topics are the rules file's: every ``[topics.NAME]`` table is a topic, in fi
 security and trade by default). A team adds its own in a file of the same format named by the
 config's ``[topics] file``: its topics follow the built-in ones (one with a built-in name replaces
 it), its ``threshold``, ``title_weight`` and ``max_repeats`` override, and its ``rules_version`` is
-recorded after the built-in one (``2026.11.23-2+team-1``).
+recorded after the built-in one (``2026.11.29-1+team-1``).
 
 Each topic's phrases are compiled into one alternation, so an article is scanned once per topic
 and field, not once per phrase.
