@@ -18,9 +18,8 @@ as ``extract_page`` calls it, whether or not the text then passes the length rul
 trafilatura's own date with its defaults (htmldate's extensive search; what silkwatch stored
 before) and without the extensive search.
 
-Until pages are decoded in one place (parsers/decode.py), pages are decoded here first, as a
-browser would: the declared charset (GB2312 and GBK read as GB18030), else UTF-8, else GB18030,
-else charset-normalizer's guess, so that dates are measured, not mojibake.
+Pages are decoded as the pipeline decodes them (``parsers.decode``: BOM, ``<meta charset>``,
+detection; the corpora keep no HTTP header), so that dates are measured, not mojibake.
 """
 
 from __future__ import annotations
@@ -36,10 +35,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import trafilatura
-from charset_normalizer import from_bytes
 
 from evaluation.external import CorpusMissing, LabelledPage, pages
 from parsers.dates import date_from_url, local_day, outlet_zone, parse_stated, to_utc
+from parsers.decode import decode
 from parsers.extract import TRAFILATURA_DATE_PARAMS
 from parsers.pagedates import page_date
 from parsers.text import detect_language
@@ -47,22 +46,6 @@ from parsers.text import detect_language
 CORPORA = ("zh-cwced", "htmldate-eval", "newspaper4k-0.9.6")
 LANGUAGES = ("zh", "ru", "en")
 RUN_DATE = datetime(2026, 1, 1)  # a fixed "today" for yearless dates, so figures do not drift
-_DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.IGNORECASE)
-
-
-def decode(html: bytes) -> str:
-    m = _DECLARED.search(html[:4096])
-    declared = m.group(1).decode("ascii").lower() if m else None
-    if declared in ("gb2312", "gbk", "x-gbk"):
-        declared = "gb18030"
-    for encoding in (declared, "utf-8", "gb18030"):
-        if encoding:
-            try:
-                return html.decode(encoding)
-            except (LookupError, UnicodeDecodeError):
-                continue
-    best = from_bytes(html).best()
-    return str(best) if best is not None else html.decode("utf-8", "replace")
 
 
 def label_day(label: str | None) -> date | None:
@@ -151,7 +134,7 @@ def evaluate() -> tuple[dict, list[str], list[str]]:
             missing_corpora.append(str(exc))
             continue
         for page in corpus_pages:
-            text = decode(page.html)
+            text = decode(page.html).text
             language = page_language(page, text)
             if language not in LANGUAGES:
                 continue

@@ -21,7 +21,6 @@ where only one of the two matched the label, it was the metadata 5 times in 6 (t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from functools import cache
 from lxml import html as lxml_html
 
 from parsers.dates import EARLIEST_PLAUSIBLE, StatedDate, date_rules, dates_in_text, parse_stated
+from parsers.decode import decode
 from parsers.text import collapse_whitespace
 
 BYLINE_MAX_CHARS = 400  # the byline follows the headline closely; further on are sidebars and lists
@@ -89,13 +89,10 @@ def page_date(page: str | bytes, title: str | None, main_text: str | None, conte
 
 def _parse(page: str | bytes):
     if isinstance(page, bytes):
-        # bytes that are UTF-8 are UTF-8 (lxml reads undeclared ones as Latin-1); others as they declare
-        with contextlib.suppress(UnicodeDecodeError):
-            page = page.decode("utf-8")
-    if isinstance(page, str):
-        page = re.sub(r"^\s*<\?xml[^>]*>", "", page)  # lxml refuses a str that declares an encoding
-        if not page.strip():
-            return None
+        page = decode(page).text  # as pages are read everywhere (lxml reads undeclared bytes as Latin-1)
+    page = re.sub(r"^\s*<\?xml[^>]*>", "", page)  # lxml refuses a str that declares an encoding
+    if not page.strip():
+        return None
     try:
         return lxml_html.document_fromstring(page)
     except (ValueError, TypeError, lxml_html.etree.ParserError):

@@ -254,6 +254,13 @@ def test_undeclared_utf8_bytes_are_read_as_utf8():
     assert stated.value == datetime(2024, 7, 4, 10, 30)
 
 
+def test_undeclared_gb18030_bytes_are_decoded_as_pages_are():
+    html = PORTAL.format(byline="2024年07月04日 10:30 来源：新华社", **PORTAL_TEXT)  # no charset declared
+    doc = trafilatura.bare_extraction(html, with_metadata=True, date_extraction_params=TRAFILATURA_DATE_PARAMS)
+    stated = page_date(html.encode("gb18030"), doc.title, doc.text).stated  # parsers.decode detects it
+    assert stated.value == datetime(2024, 7, 4, 10, 30)
+
+
 @pytest.mark.parametrize(
     ("date_line", "published"),
     [
