@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -83,10 +83,27 @@ def default_line_rules() -> tuple[LineRule, ...]:
 
 
 def match_line_rule(line: str, rules: tuple[LineRule, ...] | None = None) -> tuple[LineRule, dict] | None:
-    """The first rule whose pattern matches the whole (whitespace-collapsed) line, with its captures."""
+    """The first rule whose pattern matches the whole (whitespace-collapsed) line, with its captures.
+    A table row as trafilatura writes it ("| 编辑：金金 | 来源：千龙网 |") matches when each of its
+    cells does: the rule of its first cell, with the captures of all. A row never ends the story:
+    on a page laid out in a table, the story's rows may come after the comment form's."""
     line = collapse_whitespace(line)
     if not line:
         return None
+    cells = [cell.strip() for cell in _CELL_BORDER.split(line[1:-1])] if _TABLE_ROW.fullmatch(line) else []
+    if any(cells):
+        hits = [_match_whole_line(cell, rules) for cell in cells if cell]
+        if not all(hits):
+            return None
+        return replace(hits[0][0], ends_story=False), {k: v for _, found in reversed(hits) for k, v in found.items()}
+    return _match_whole_line(line, rules)
+
+
+_TABLE_ROW = re.compile(r"\|.*\|")
+_CELL_BORDER = re.compile(r"(?<!\\)\|")  # trafilatura writes a "|" inside a cell as "\|"
+
+
+def _match_whole_line(line: str, rules: tuple[LineRule, ...] | None) -> tuple[LineRule, dict] | None:
     words = word_count(line)
     for rule in rules if rules is not None else default_line_rules():
         if rule.max_words is not None and words > rule.max_words:
