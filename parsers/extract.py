@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import unescape
 
 from parsers.clean import Removed, clean_text
 from parsers.dates import StatedDate, date_from_url
 from parsers.decode import decode
 from parsers.measure import MIN_PAGE_WORDS, word_count
-from parsers.pagedates import page_date
+from parsers.pagedates import MIN_HEADLINE_CHARS, page_date
 from parsers.text import collapse_whitespace
 
 # Extraction time grows with the markup (about 0.6 s per MB here): a page with more markup than this,
@@ -30,6 +31,11 @@ _SCRIPT_OR_STYLE = re.compile(rb"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNOREC
 # lxml refuses text that still carries an XML encoding declaration (trafilatura then hands it UTF-8
 # bytes, which libxml2 would read in the declared encoding): once decoded, the declaration goes.
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+# "-新华网", " | РИА Новости", "_新闻中心_新浪网" after the headline; "新浪网_" before it
+_SITE_NAME_AFTER = re.compile(r"\s*[-_|｜–—]+\s*[^-_|｜–—\s][^|｜]{0,40}")
+_SITE_NAME_BEFORE = re.compile(r"[^|｜]{1,40}?[^-_|｜–—\s]\s*[-_|｜–—]+\s*")
 
 
 @dataclass
@@ -44,6 +50,20 @@ class ExtractedPage:
     encoding: str | None = None  # what the page was read in, and why (``parsers.decode``)
     encoding_from: str | None = None
     date_note: str | None = None  # when the page's own dates disagreed, which was kept
+
+
+def headline_without_site_name(title: str, html: str) -> str:
+    """``title`` without the site's name when the page's ``<h1>`` is the rest of it: a <title> is
+    often "headline-新华网" or "新浪网_headline", and trafilatura keeps it whole."""
+    for match in _H1.finditer(html):
+        heading = collapse_whitespace(unescape(_TAG.sub("", match.group(1))))
+        if len(heading) < MIN_HEADLINE_CHARS or heading == title or 2 * len(heading) <= len(title):
+            continue  # a site's logo in an <h1> is not the headline the title holds
+        if title.startswith(heading) and _SITE_NAME_AFTER.fullmatch(title[len(heading) :]):
+            return heading
+        if title.endswith(heading) and _SITE_NAME_BEFORE.fullmatch(title[: -len(heading)]):
+            return heading
+    return title
 
 
 def page_problem(body: bytes) -> str | None:
@@ -74,7 +94,7 @@ def extract_page(
     )
     if doc is None or not doc.text:
         return None
-    title = collapse_whitespace(doc.title) if doc.title else None
+    title = headline_without_site_name(collapse_whitespace(doc.title), text) if doc.title else None
     cleaned = clean_text(doc.text, title=title)
     if word_count(cleaned.text) < MIN_PAGE_WORDS:
         return None
