@@ -64,14 +64,14 @@ def work(tmp_path_factory) -> Path:
     return work
 
 
-def _search(work: Path, query: str) -> list[dict]:
+def search_json(work: Path, query: str) -> list[dict]:
     found = silkwatch("search", query, "--format", "json", cwd=work)
     assert found.returncode == 0, found.stderr
     return json.loads(found.stdout)
 
 
 def test_an_english_name_finds_every_script(work):
-    hits = {h["language"]: h for h in _search(work, "Tokayev")}
+    hits = {h["language"]: h for h in search_json(work, "Tokayev")}
     assert set(hits) == {"en", "ru", "zh"}
     assert hits["en"]["english_line"] is None
     assert hits["ru"]["english_line"] == (
@@ -82,10 +82,10 @@ def test_an_english_name_finds_every_script(work):
 
 
 def test_own_script_and_its_case_endings(work):
-    assert {h["language"] for h in _search(work, "Токаеву")} == {"en", "ru", "zh"}  # the text has Токаевым
-    assert _search(work, "托卡耶夫")[0]["language"] == "zh"
-    assert [h["language"] for h in _search(work, "ОДКБ")] == ["ru"]
-    assert {h["language"] for h in _search(work, "CSTO")} == {"ru"}  # through the alias: ОДКБ
+    assert {h["language"] for h in search_json(work, "Токаеву")} == {"en", "ru", "zh"}  # the text has Токаевым
+    assert search_json(work, "托卡耶夫")[0]["language"] == "zh"
+    assert [h["language"] for h in search_json(work, "ОДКБ")] == ["ru"]
+    assert {h["language"] for h in search_json(work, "CSTO")} == {"ru"}  # through the alias: ОДКБ
 
 
 def test_csv_and_table_carry_the_line(work):
