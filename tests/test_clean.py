@@ -194,6 +194,8 @@ CHROME_LINES = [
     ("При цитировании материалов прямая активная ссылка на www.baikal-daily.ru обязательна.", "copyright",
      "DAnIEL 20120106_www.baikal-daily.ru_4d03f94d"),
     ("Правила цитирования", "copyright", "htmldate-eval, tass.ru/moskva/8836033"),
+    ("ТАСС, информационное агентство (св-во о регистрации СМИ №03247 выдано 02 апреля 1999 г. Государственным "
+     "комитетом Российской Федерации по печати).", "copyright", "htmldate-eval, tass.ru/moskva/8836033"),
     ("Источник: Курсквеб.Ру", "credit line", "DAnIEL 20111209_kurskweb.ru_0cbd3006"),
     ("Источник фото: glomu.ru", "credit line", "DAnIEL 20111209_life.comments.ua_413445fc"),
     ("Главный редактор - Сунгоркин В.Н.", "credit line", "DAnIEL 20111128_ufa.kp.ru_5c499e9f"),
@@ -211,6 +213,9 @@ CHROME_LINES = [
     ("相关新闻", "related links", "DAnIEL 20111209_china.newssc.org_bb91803c"),
     ("延伸閱讀", "related links", "DAnIEL 20120112_member.nownews.com_173e8ed8"),
     ("48小时点击排行", "related links", "DAnIEL 20111209_finance.ifeng.com_ee015223"),
+    ("- 小学规定学生当志愿者可免做寒假作业 01/17 02:00", "related links", "DAnIEL 20120117_finance.ifeng.com_e44f1d7d"),
+    ("- ・铁路局迫于财务危机 多种经营回归铁路主业2011/09/14", "related links",
+     "DAnIEL 20120117_biz.caixun.com_e46b253d"),
     ("发表评论", "comment form", "DAnIEL 20111209_china.huanqiu.com_1a3c1500"),
     ("网友评论", "comment form", "zh-cwced b4c2eccd"),
     ("我要评论", "comment form", "DAnIEL 20111209_china.huanqiu.com_1a3c1500"),
@@ -254,6 +259,7 @@ def test_russian_and_chinese_chrome_is_removed(line, rule, seen):
         "Печать новых банкнот начнётся в июле.",
         "Реклама на телевидении подорожала на 20%.",
         "По теме переговоров стороны не сказали ничего нового.",
+        "- Саммит ШОС прошёл в Астане 4 июля 2024",  # an item of a story's list: no time, no link list
         "这些数据来源：国家统计局和海关总署。",
         "资料来源于新华社的报道显示，中亚五国与中国贸易额持续增长。",
         "中方愿同哈方分享发展经验，推进共建“一带一路”。",
