@@ -312,3 +312,11 @@ def test_a_xinhua_page_is_stored_as_newspaper4k_expects_it():
     assert [(r.rule, r.text) for r in page.removed] == [
         ("share line", "【纠错】"), ("credit line", "【责任编辑:张樵苏"), ("no words", "】"),
     ]  # fmt: skip
+
+
+def test_the_source_line_of_a_chinese_page_names_its_outlet():
+    """news.cn prints "date 来源：新华网" under the headline (tests/fixtures/newspaper4k/chinese_article_002.html),
+    other sites a line of its own: the outlet is taken from either, never from a sentence."""
+    assert clean_text("2024-07-04 20:15:30 来源：新华网\n会议在阿斯塔纳举行。").captures["outlet"] == "新华网"
+    assert clean_text("文章来源：千龙网\n会议在阿斯塔纳举行。").captures["outlet"] == "千龙网"  # zh-cwced 3832838a
+    assert "outlet" not in clean_text("这些数据来源：国家统计局和海关总署。").captures

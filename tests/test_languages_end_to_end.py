@@ -301,6 +301,10 @@ def test_each_is_one_article_stored_with_clean_text(run):
     assert stored[run.article["zh seed"]] == (XINHUA_SUMMIT["title"], XINHUA_SUMMIT["text"], "zh")
     assert stored[run.article["ru page"]] == (RIA["title"], "\n\n".join(RIA_PARAGRAPHS), "ru")
     assert stored[run.article["zh page"]] == (XINHUA_PUTIN["title"], XINHUA_PUTIN["text"], "zh")  # not "…-新华网"
+    outlets = dict(query(run, "SELECT article_id, source_name FROM articles"))
+    assert outlets[run.article["zh seed"]] == "新华网"  # its "来源：新华网" line
+    assert outlets[run.article["ru page"]] in ("РИА Новости: В мире", "РИА Новости: Политика")  # its feeds
+    assert outlets[run.article["zh page"]] in ("新华网 时政", "新华网 国际")
 
 
 def test_each_copy_records_the_encoding_it_was_read_in_and_why(run):
