@@ -129,8 +129,14 @@ def _lead_stories(stories: list[dict], rows: list[dict], order: tuple[str, ...])
             if first.date() == last.date()
             else (f"{format_date(first.replace(hour=0, minute=0))} – {format_date(last.replace(hour=0, minute=0))}")
         )
+        # a label in Russian or Chinese gets its English line (from the article it is the title of)
+        labelled = next((r for r in members if r["title"] == story["label"]), None)
+        english = labelled and english_line(
+            labelled["language"], story["label"], labelled.get("text") or "", list(story["topics"]), show_title=False
+        )
         lead.append({
             "story_id": story["story_id"], "label": story["label"], "counts": ", ".join(counts),
+            "english_line": english, "lang": labelled["language"] if english else None,
             "status": f"growing: +{story['new_articles']} since the last digest" if grown > 0 else "new",
             "span": span, "peak": _peak(story["peak_day"]) if first.date() != last.date() else "",
             "languages": list(story["languages"]), "topics": list(story["topics"]),

@@ -361,3 +361,15 @@ def test_search_finds_each_in_its_script_and_through_an_english_name(run, name, 
         assert run.article[name] in hits, query_text
         line = hits[run.article[name]]["english_line"]
         assert line.startswith(f"[{name[:2]}] ") and "SCO" in line and english in line, line
+
+
+def test_the_digest_gives_the_story_and_each_article_an_english_line(run):
+    digest = silkwatch("digest", "--period", "all", "--out", "reports/all.md", cwd=run.work)
+    assert digest.returncode == 0, digest.stderr
+    md = (run.work / "reports" / "all.md").read_text("utf-8")
+    heading, rest = md.split("## Top stories", 1)[1].split("**4 articles", 1)
+    assert "*In English:* \\[" in heading and "SCO · Astana" in heading  # the label's language is ru or zh
+    assert rest.split("\n## ", 1)[0].count("*In English:*") == 4
+    html = (run.work / "reports" / "all.html").read_text("utf-8")
+    label = r'1\. <span lang="(ru|zh)">[^<]+</span></h3>\s*<div[^>]*><em>In English:</em> \[(ru|zh)\] SCO'
+    assert re.search(label, html)
