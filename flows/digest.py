@@ -59,7 +59,7 @@ def format_date(value: datetime | None) -> str:
     if value is None:
         return "date unknown"
     text = f"{value.day} {value:%B %Y}"
-    return f"{text}, {value:%H:%M}" if (value.hour, value.minute) != (0, 0) else text
+    return f"{text}, {value:%H:%M} UTC" if (value.hour, value.minute) != (0, 0) else text
 
 
 _URL_UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # would end a markdown link and start a new line

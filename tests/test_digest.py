@@ -289,3 +289,14 @@ def test_a_russian_article_shows_its_english_line():
     assert md.count("In English:") == 1  # the English article needs none
     assert "<em>In English:</em> [ru] SCO · Astana · Tokayev" in html
     assert html.count(' lang="ru"') == 2  # its title and summary: the browser picks the script's fonts
+
+
+def test_an_item_time_says_it_is_utc():
+    """Dates are stored in UTC: a digest that printed 12:15 bare would read as local time to a reader
+    in Almaty or Beijing. A date with no time stays a bare day."""
+    from datetime import datetime
+
+    from flows.digest import format_date
+
+    assert format_date(datetime(2024, 7, 4, 12, 15)) == "4 July 2024, 12:15 UTC"
+    assert format_date(datetime(2024, 7, 4)) == "4 July 2024"
