@@ -30,6 +30,7 @@ eval: setup
 	$(BIN)/python -m evaluation.dedupe
 	$(BIN)/python -m evaluation.search
 	$(BIN)/python -m evaluation.stories
+	$(BIN)/python -m evaluation.dates  # needs $$SILKWATCH_EVAL_DATA (evaluation/external.py); says so when absent
 
 # every part, then the summary of every figure (`make bench BENCH="ingest load"` runs only those parts)
 bench: setup

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from bench.dedupe import sentence_pool
 from evaluation.stories import bcubed
+from parsers.classify import default_ruleset
 from parsers.entities import default_registry, tag_entities
 from parsers.stories import ArticleFeatures, StoryIndex, article_features, default_rules
 from parsers.tokenize import terms
@@ -57,7 +58,7 @@ def synthetic_articles(n: int, rng: random.Random) -> tuple[list[ArticleFeatures
         place, anchor = rng.choice(places), rng.choice(anchors)
         cast = [rng.choice(actors[:40]), *rng.sample(actors, 2)]  # a few actors are in everything
         words = {lang: rng.sample(vocabulary, 25) for lang in LANGUAGES}
-        topics = set(rng.sample(["SCO", "BRI", "security", "trade"], rng.randint(0, 2)))
+        topics = set(rng.sample(default_ruleset().names, rng.randint(0, 2)))
         for k in range(min(size, n - len(out))):
             lang = rng.choice(LANGUAGES)
             entities = {place: 3.0 + rng.randint(0, 3), cast[0]: 2.0 + rng.randint(0, 4)}

@@ -100,6 +100,8 @@ def _guarded(fn, *args, **kwargs):
 
 
 def _print_ingest(summary) -> None:
+    from flows.fetch import error_kind
+
     table = Table(title=f"silkwatch run {summary.run_id}", show_header=False, title_justify="left")
     table.add_row("seed files read", str(summary.seeds_read))
     feeds = f"{summary.feeds_ok} ok, {summary.feeds_failed} failed"
@@ -109,15 +111,24 @@ def _print_ingest(summary) -> None:
     table.add_row("new articles", str(summary.articles_new))
     table.add_row("new copies of known articles", str(summary.duplicates))
     table.add_row("already stored (unchanged)", str(summary.already_seen))
+    alerts = summary.alerts
+    if alerts and (alerts.hits or alerts.breaking or alerts.deliveries):
+        hits = ", ".join(f"{name} {n}" for name, n in alerts.hits.items()) or "none"
+        table.add_row("watch hits", escape(hits))
+        if alerts.breaking:
+            table.add_row("breaking stories", escape(", ".join(alerts.breaking)))
+        sent = sum(d.sent for d in alerts.deliveries)
+        table.add_row("alerts sent", f"{sent} of {len(alerts.deliveries)}")
     if summary.digest:
         table.add_row("digest", escape(f"{summary.digest.path} ({len(summary.digest.article_ids)} articles)"))
     console.print(table)
     for failure in summary.failures:
         err.print(f"[yellow]skipped:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+    for failure in alerts.failures if alerts else []:
+        err.print(f"[yellow]not delivered:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     by_error: dict[str, list[str]] = {}
     for url, error in summary.feed_failures:  # the host is listed after the error: the same error
-        host = urlsplit(url).hostname
-        by_error.setdefault(error.replace(host, "its host") if host else error, []).append(url)
+        by_error.setdefault(error_kind(url, error), []).append(url)
     for error, urls in by_error.items():  # twenty feeds failing the same way (offline) are one line
         hosts = ", ".join(urlsplit(u).hostname or u for u in urls[:4]) + (
             f" and {len(urls) - 4} more" if len(urls) > 4 else ""
@@ -153,6 +164,9 @@ def _stopped(message: str) -> typer.Exit:
 
 
 def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
+    from flows.notify import check_notify
+
+    check_notify(config)  # a malformed notify URL: exit 2 naming the watch, before anything is read or sent
     command = "run" if write_report else "ingest"
     with stopping.stop_on_signals():  # Ctrl-C and SIGTERM stop the run (flows/stopping.py), a second one at once
         server = start_temporary_server()  # comes up while the pipeline is imported (flows/oneshot.py)
@@ -349,10 +363,12 @@ def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -
         sys.stdout.write(json.dumps(hits, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["rank", "score", "article_id", "title", "outlet", "published_at", "topics", "url", "snippet"])
+        writer.writerow(["rank", "score", "article_id", "title", "outlet", "published_at", "topics", "url", "snippet",
+                         "language", "english_line"])  # fmt: skip
         for rank, h in enumerate(hits, 1):
             writer.writerow([rank, h["score"], h["article_id"], h["title"], h["outlet"] or "",
-                             h["published_at"] or "", " ".join(h["topics"]), h["url"], h["snippet"]])  # fmt: skip
+                             h["published_at"] or "", " ".join(h["topics"]), h["url"], h["snippet"],
+                             h["language"] or "", h["english_line"] or ""])  # fmt: skip
     else:
         from rich.markup import escape
 
@@ -364,7 +380,8 @@ def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -
             meta = f"{escape(h['outlet'] or 'outlet unknown')} · {date} · {' '.join(h['topics']) or 'no topic'}"
             # the snippet's own text is escaped; only our highlight markup stays markup
             snip = escape(h["snippet"]).replace("\\[bold yellow]", "[bold yellow]").replace("\\[/]", "[/]")
-            table.add_row(str(rank), f"{h['score']:.2f}", f"[bold]{escape(h['title'])}[/]\n[dim]{meta}[/]\n{snip}")
+            heading = h["english_line"] or h["title"]  # the English line holds the title
+            table.add_row(str(rank), f"{h['score']:.2f}", f"[bold]{escape(heading)}[/]\n[dim]{meta}[/]\n{snip}")
         console.print(table)
 
 
@@ -372,7 +389,7 @@ def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -
 def search_command(
     query: Annotated[str, typer.Argument(help='Words to find; "quoted text" must occur as written.')],
     topic: Annotated[
-        str | None, typer.Option(help="Only articles with this topic (SCO, BRI, security, trade).")
+        str | None, typer.Option(help="Only articles with this topic (SCO, BRI, security, trade, or your own).")
     ] = None,
     since: Annotated[str | None, typer.Option(help="Published (or first seen) on or after YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option(help="Published (or first seen) before YYYY-MM-DD.")] = None,
@@ -386,11 +403,16 @@ def search_command(
 ) -> None:
     """Ranked full-text search (BM25) over the archive, with the matched words highlighted."""
     cfg = _config(config)
-    if topic is not None and topic not in ("SCO", "BRI", "security", "trade"):
-        raise fail(f"--topic {topic!r}: one of SCO, BRI, security, trade", EXIT_BAD_INPUT)
+    _check_topic(cfg, topic)
     filters = {"topic": topic, "source": source, "language": language,
                "since": _parse_day(since, "since"), "until": _parse_day(until, "until")}  # fmt: skip
     _guarded(_search, cfg, query, fmt, limit, **filters)
+
+
+def _check_topic(cfg: Config, topic: str | None) -> None:
+    names = cfg.topic_rules().names
+    if topic is not None and topic not in names:
+        raise fail(f"--topic {topic!r}: one of {', '.join(names)}", EXIT_BAD_INPUT)
 
 
 def _reindex(cfg: Config) -> None:
@@ -414,12 +436,12 @@ def reindex(config: ConfigOption = None) -> None:
 def _reclassify(cfg: Config) -> None:
     from flows.reclassify import reclassify
     from flows.stories import cluster_pending
-    from parsers.classify import default_ruleset
 
+    rules = cfg.topic_rules()
     with _rewriting(cfg, "reclassify", "re-labelling the stored articles…") as con:
-        changes = reclassify(con)
+        changes = reclassify(con, rules)
         clustered = cluster_pending(con, everything=True)  # stories follow the new entities and topics
-    table = Table("topic", "before", "after", "added", "removed", caption=f"rules version {default_ruleset().version}")
+    table = Table("topic", "before", "after", "added", "removed", caption=f"rules version {rules.version}")
     for topic, c in changes.items():
         table.add_row(topic, str(c["before"]), str(c["after"]), str(c["added"]), str(c["removed"]))
     console.print(table)
@@ -454,27 +476,33 @@ def recluster(config: ConfigOption = None) -> None:
 
 
 def _stories(cfg: Config, since: datetime | None, min_articles: int, limit: int, fmt: OutputFormat) -> None:
+    from parsers.english_line import english_line
     from warehouse.db import open_warehouse
-    from warehouse.stories import list_stories
+    from warehouse.stories import label_texts, list_stories
 
     with open_warehouse(cfg.warehouse_path, read_only=True) as con:
         rows = list_stories(con, since, min_articles, limit)
+        texts = label_texts(con, [r["label_article_id"] for r in rows if r["label_article_id"]])
+    for r in rows:  # a story labelled by a non-English title gets its English line
+        language, text = texts.get(r["label_article_id"], (None, ""))
+        r["english_line"] = english_line(language, r["label"], text or "", r["topics"])
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(rows, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
     elif fmt is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["story_id", "label", "articles", "outlets", "languages", "first_seen_at", "last_seen_at",
-                         "peak_day", "topics"])  # fmt: skip
+                         "peak_day", "topics", "english_line"])  # fmt: skip
         for r in rows:
             writer.writerow([r["story_id"], r["label"], r["articles"], r["outlets"], " ".join(r["languages"]),
                              r["first_seen_at"], r["last_seen_at"], r["peak_day"] or "",
-                             " ".join(r["topics"])])  # fmt: skip
+                             " ".join(r["topics"]), r["english_line"] or ""])  # fmt: skip
     else:
         table = Table("story", "articles", "outlets", "languages", "dates", "peak", "topics",
                       caption=f"{len(rows)} stor{'y' if len(rows) == 1 else 'ies'}")  # fmt: skip
         for r in rows:
             dates = f"{r['first_seen_at']:%Y-%m-%d} – {r['last_seen_at']:%Y-%m-%d}"
-            table.add_row(escape(r["label"]), str(r["articles"]), str(r["outlets"]),
+            label = r["english_line"] or r["label"]  # the English line holds the label
+            table.add_row(escape(label), str(r["articles"]), str(r["outlets"]),
                           f"{r['languages_n']} ({escape(' '.join(r['languages']))})", dates,
                           f"{r['peak_day']:%Y-%m-%d}" if r["peak_day"] else "", " ".join(r["topics"]))  # fmt: skip
         console.print(table)
@@ -491,6 +519,97 @@ def stories_command(
     """Stories (one event, many outlets and languages), the biggest first: articles, outlets, languages, dates."""
     cfg = _config(config)
     _guarded(_stories, cfg, _parse_day(since, "since"), min_articles, limit, fmt)
+
+
+class By(StrEnum):
+    day = "day"
+    week = "week"
+
+
+def _trend_subject(cfg: Config, con, entity: str | None, topic: str | None, story: str | None) -> tuple:
+    """(kind, key, label) of the subject asked for; an unknown one is exit 2 naming it."""
+    from parsers.entities import entity_names
+    from parsers.tokenize import alias_groups, terms
+
+    given = [(k, v) for k, v in (("entity", entity), ("topic", topic), ("story", story)) if v is not None]
+    if len(given) > 1:
+        raise fail("trends: give one of --entity, --topic, --story", EXIT_BAD_INPUT)
+    if not given:
+        return None, None, "all articles"
+    kind, value = given[0]
+    if kind == "topic":
+        _check_topic(cfg, value)
+        return kind, value, f"topic {cfg.topic_rules().labels[value]}"
+    if kind == "entity":
+        names = entity_names()
+        key = value if value in names else alias_groups().get(tuple(terms(value)), (None,))[0]
+        if key is None:
+            raise fail(f"--entity {value!r}: not in the entity registry (parsers/rules/entities.toml); "
+                       "give an id such as emomali-rahmon, or one of its names", EXIT_BAD_INPUT)  # fmt: skip
+        return kind, key, f"entity {names[key]} ({key})"
+    found = con.execute("SELECT label FROM stories WHERE story_id = ?", [value]).fetchone()
+    if found is None:
+        raise fail(f"--story {value!r}: no such story (`silkwatch stories` lists them)", EXIT_BAD_INPUT)
+    return kind, value, f"story {found[0]} ({value})"
+
+
+def _trends(cfg: Config, entity, topic, story, by: str, since: datetime | None, fmt: OutputFormat) -> None:
+    from datetime import UTC, timedelta
+
+    from flows.trends import trend
+    from parsers.trends import TrendTest
+    from warehouse.db import open_warehouse
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    since = since or now - (timedelta(days=27) if by == "day" else timedelta(weeks=25))
+    with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+        kind, key, label = _trend_subject(cfg, con, entity, topic, story)
+        rows = trend(con, by, since, now, kind, key)
+    test = TrendTest.for_period(by)
+    method = test.describe(by)
+    if fmt is OutputFormat.json:
+        out = {"subject": {"kind": kind or "all", "key": key, "label": label}, "by": by, "test": method,
+               "window": test.window, "alpha": test.alpha, "periods": [r.as_dict() for r in rows]}  # fmt: skip
+        sys.stdout.write(json.dumps(out, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["start", "articles", "outlets", "baseline", "p_value", "rising"])
+        for r in rows:
+            a = r.assessment
+            p_value = "" if a.p_value is None else f"{a.p_value:.3g}"
+            baseline = "" if a.baseline is None else a.baseline
+            writer.writerow([f"{r.start:%Y-%m-%d}", r.articles, r.outlets, baseline, p_value, a.rising])
+        return
+    table = Table(by, "articles", "outlets", "baseline", "p", "", title=f"{label}, by {by}", title_justify="left",
+                  caption=f"baseline: mean articles per {by} over the previous {test.window} {by}s; {method} "
+                  "(README, Trends)")  # fmt: skip
+    for r in rows:
+        a = r.assessment
+        when = f"{r.start:%Y-%m-%d}" if by == "day" else f"{r.start:%G-W%V} ({r.start:%Y-%m-%d})"
+        baseline = "" if a.baseline is None else f"{a.baseline:.2f}"
+        p_value = "" if a.p_value is None else f"{a.p_value:.2g}"
+        flag = "[bold green]▲ rising[/]" if a.rising else ("" if r.observed else "[dim]before the archive[/]")
+        table.add_row(when, str(r.articles), str(r.outlets), baseline, p_value, flag)
+    console.print(table)
+
+
+@app.command("trends")
+def trends_command(
+    entity: Annotated[str | None, typer.Option(help="An entity: its id (emomali-rahmon) or a name (Rahmon).")] = None,
+    topic: Annotated[str | None, typer.Option(help="A topic of the rules (SCO, BRI, security, trade, ...).")] = None,
+    story: Annotated[str | None, typer.Option(help="A story id (see `silkwatch stories`).")] = None,
+    by: Annotated[By, typer.Option(help="Count per day or per ISO week.")] = By.day,
+    since: Annotated[
+        str | None, typer.Option(help="First day shown, YYYY-MM-DD [default: 4 weeks, or 26 weeks, ago].")
+    ] = None,
+    config: ConfigOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Articles and outlets over time (all, or one entity, topic or story) against a trailing baseline,
+    with significant rises flagged."""
+    cfg = _config(config)
+    _guarded(_trends, cfg, entity, topic, story, by.value, _parse_day(since, "since"), fmt)
 
 
 def _export(cfg: Config, folder: Path) -> None:
@@ -678,6 +797,107 @@ def feeds_add(
     """Add a feed to the feed list after checking that it answers and parses as a feed."""
     cfg = _config(config)
     _guarded(_feeds_add, cfg, url, name, language)
+
+
+watch_app = typer.Typer(help="Watches: saved searches that raise alerts (see [[watch]] in the config).",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(watch_app, name="watch")
+
+
+def _watch_list(cfg: Config) -> None:
+    from flows.notify import check_notify, shown
+    from warehouse.alerts import breaking_count, delivery_stats, hit_counts
+    from warehouse.db import open_warehouse
+
+    check_notify(cfg)
+    hits, deliveries, breaking = {}, {}, (0, None)
+    if cfg.warehouse_path.exists():
+        with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+            hits, breaking = hit_counts(con), breaking_count(con)
+            deliveries = {**delivery_stats(con, "watch"), **delivery_stats(con, "breaking")}
+    table = Table("watch", "hits", "last hit", "notify", "last delivery", caption=str(cfg.source or "config"))
+    rows = [(w.name, _watch_text(w), hits.get(w.name, (0, None)), w.notify) for w in cfg.watches]
+    rules = cfg.breaking
+    rows.append(("breaking", f"{rules.outlets} outlets or {rules.languages} languages within {rules.hours:g} h",
+                 breaking, rules.notify))  # fmt: skip
+    for name, text, (n, last), notify in rows:
+        lines = []
+        for target in notify or ("(none: hits are recorded, nothing sent)",):
+            d = deliveries.get((name, target))
+            lines.append(_delivery_text(d) if d else ("" if target.startswith("(") else "nothing sent yet"))
+        targets = "\n".join(escape(t if t.startswith("(") else shown(t)) for t in notify or ("(none)",))
+        table.add_row(f"[bold]{escape(name)}[/]\n[dim]{escape(text)}[/]", str(n), _when(last), targets,
+                      escape("\n".join(lines)))  # fmt: skip
+    console.print(table)
+
+
+def _watch_text(watch) -> str:
+    from parsers.alerts import describe_watch
+
+    return describe_watch(watch.query, watch.topics, watch.entities, watch.languages, watch.sources)
+
+
+def _delivery_text(d: dict) -> str:
+    text = f"{d['status']}" + (f", last sent {_when(d['last_sent'])}" if d["last_sent"] else "")
+    if d["unsent"]:
+        text += f"; {d['unsent']} not sent yet"
+    if d["status"] == "failed" and d["error"]:
+        text += f": {d['error'][:120]}"
+    return text
+
+
+@watch_app.command("list")
+def watch_list(config: ConfigOption = None) -> None:
+    """The watches and [breaking]: hits, and each target's last delivery."""
+    cfg = _config(config)
+    _guarded(_watch_list, cfg)
+
+
+def _watch_test(cfg: Config, name: str, limit: int, fmt: OutputFormat) -> None:
+    from flows.alerts import watch_matches
+    from flows.notify import check_notify, shown
+    from warehouse.db import open_warehouse
+
+    watch = next((w for w in cfg.watches if w.name == name), None)
+    if watch is None:
+        known = ", ".join(w.name for w in cfg.watches) or "none configured"
+        raise fail(f"watch {name!r}: no [[watch]] of that name in {cfg.source} (watches: {known})", EXIT_BAD_INPUT)
+    check_notify(cfg)
+    with open_warehouse(cfg.warehouse_path, read_only=True) as con:
+        found = watch_matches(con, watch)
+    shown_rows = [{k: a[k] for k in ("article_id", "title", "source_name", "url", "language", "published_at",
+                                      "first_seen_at", "why")} for a in found[:limit]]  # fmt: skip
+    if fmt is OutputFormat.json:
+        out = {"watch": watch.name, "matches": len(found), "articles": shown_rows,
+               "would_notify": [shown(t) for t in watch.notify]}  # fmt: skip
+        sys.stdout.write(json.dumps(out, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(list(shown_rows[0]) if shown_rows else ["article_id", "title", "why"])
+        writer.writerows([["" if v is None else v for v in r.values()] for r in shown_rows])
+        return
+    targets = ", ".join(shown(t) for t in watch.notify) or "nobody (no notify)"
+    table = Table("#", "article", "why", title=f"watch {watch.name!r}: {_watch_text(watch)}", title_justify="left",
+                  caption=f"{len(found)} in the archive (dry run: nothing sent, nothing recorded); "
+                  f"new ones would go to {targets}")  # fmt: skip
+    for rank, a in enumerate(shown_rows, 1):
+        when = f"{a['published_at']:%Y-%m-%d}" if a["published_at"] else "date unknown"
+        meta = f"{a['source_name'] or 'outlet unknown'} · {when} · {a['language'] or '?'} · {a['url']}"
+        table.add_row(str(rank), f"[bold]{escape(a['title'])}[/]\n[dim]{escape(meta)}[/]", escape(a["why"]))
+    console.print(table)
+
+
+@watch_app.command("test")
+def watch_test(
+    name: Annotated[str, typer.Argument(help="The watch's name.")],
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="How many matches to show.")] = 20,
+    config: ConfigOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Dry run: what the watch matches in the archive, and why; nothing is sent or recorded."""
+    cfg = _config(config)
+    _guarded(_watch_test, cfg, name, limit, fmt)
 
 
 def main() -> None:

@@ -1,13 +1,19 @@
 """``silkwatch.toml``: every key has a default; unknown keys and wrong types are errors naming the key.
 
 Relative paths resolve against the config file's folder. Secrets never live here: the SMTP
-password comes only from ``SILKWATCH_SMTP_PASSWORD``.
+password comes only from ``SILKWATCH_SMTP_PASSWORD``, and a notify URL may name environment
+variables (``${SLACK_TOKEN}``) that are read only when alerts are sent (``flows/notify.py``).
+
+Watches (``[[watch]]``) and ``[breaking]`` are checked here for shape, topics and entities; their
+notify URLs are checked by ``flows.notify.check_notify`` (Apprise takes most of a second to load,
+so commands that send nothing do not pay for it).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +62,22 @@ SCHEMA: dict[str, dict[str, object]] = {
         "daily_digest": "0 7 * * *",
         "weekly_digest": "0 7 * * 1",
     },
+    "topics": {
+        "file": "",  # empty: the built-in topics only; else a topics file of the team's own, layered on top
+    },
+    "breaking": {  # a story is breaking when, within `hours`, it reaches `outlets` outlets or `languages` languages
+        "outlets": 5,
+        "languages": 3,
+        "hours": 24.0,
+        "notify": [],  # Apprise URLs, or "email" for the [email] recipients; empty: no breaking alerts
+    },
 }
+# [[watch]] entries: key -> default (name and query are required)
+WATCH_KEYS: dict[str, object] = {
+    "name": "", "query": "", "topics": [], "entities": [], "languages": [], "sources": [], "notify": [],
+}  # fmt: skip
+EMAIL_TARGET = "email"  # in a notify list: the [email] recipients, over flows/email.py
+_WATCH_NAME = re.compile(r"[\w][\w .:@+-]{0,79}")
 PERIODS = ("day", "week", "all")
 TASK_RUNNERS = ("threads", "dask")
 
@@ -82,6 +103,27 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    """A saved search that raises an alert: see README "Watches and alerts"."""
+
+    name: str
+    query: str  # the search syntax: words (any spelling of a named entity), "quoted phrases"
+    topics: tuple[str, ...] = ()  # filters: an article must have one of each list given
+    entities: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # outlet names, matched as parts of the outlet's name
+    notify: tuple[str, ...] = ()  # Apprise URLs, or "email"
+
+
+@dataclass(frozen=True)
+class BreakingConfig:
+    outlets: int = 5
+    languages: int = 3
+    hours: float = 24.0
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path | None  # the file read, None for pure defaults
     warehouse_path: Path
@@ -98,6 +140,15 @@ class Config:
     task_runner: str = "threads"  # see flows/runners.py
     dask_address: str = ""
     lock_wait_seconds: float = 0.0  # how long a writer waits for another's writer lock (warehouse/lock.py)
+    topics_file: Path | None = None  # [topics] file: the team's own topics, layered on the built-in ones
+    watches: tuple[WatchConfig, ...] = ()
+    breaking: BreakingConfig = field(default_factory=BreakingConfig)
+
+    def topic_rules(self):
+        """The topic rules this config classifies with (``parsers.classify.topic_ruleset``)."""
+        from parsers.classify import topic_ruleset
+
+        return topic_ruleset(self.topics_file)
 
 
 def _check_types(where: str, data: dict) -> None:
@@ -126,6 +177,8 @@ def _check_types(where: str, data: dict) -> None:
 def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Config:
     """Build a Config from parsed TOML; relative paths resolve against ``base``."""
     where = str(source) if source else "config"
+    data = dict(data)
+    watch_tables = data.pop("watch", [])
     _check_types(where, data)
 
     def get(section: str, key: str):
@@ -152,6 +205,12 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
     if runner not in TASK_RUNNERS:
         raise ConfigError(f"{where}: [pipeline] task_runner must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
     warehouse = Path(os.environ["SILKWATCH_DB"]).resolve() if os.environ.get("SILKWATCH_DB") else None
+    topics_file = path("topics", "file") if get("topics", "file").strip() else None
+    # the rules are compiled only when there is something to check against them (a fast `query`)
+    wanted = topics_file or any(isinstance(t, dict) and t.get("topics") for t in watch_tables or [])
+    topics = _topic_names(where, topics_file) if wanted else ()
+    recipients = tuple(get("email", "recipients"))
+    breaking = _breaking(where, {key: get("breaking", key) for key in SCHEMA["breaking"]}, recipients)
     return Config(
         source=source,
         warehouse_path=warehouse or path("warehouse", "path"),
@@ -177,7 +236,94 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
             ssl=get("email", "ssl"),
             username=get("email", "username"),
         ),
+        topics_file=topics_file,
+        watches=_watches(where, watch_tables, topics, recipients),
+        breaking=breaking,
     )
+
+
+def _topic_names(where: str, topics_file: Path | None) -> tuple[str, ...]:
+    from parsers.classify import RulesError, topic_ruleset
+
+    try:
+        return topic_ruleset(topics_file).names
+    except RulesError as exc:
+        raise ConfigError(f"{where}: [topics] file: {exc}") from None
+
+
+def _notify(where: str, owner: str, value: object, recipients: tuple[str, ...]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f'{where}: {owner}: notify must be a list of Apprise URLs or "email"')
+    if EMAIL_TARGET in value and not recipients:
+        raise ConfigError(f'{where}: {owner}: notify has "email" but [email] recipients is empty')
+    return tuple(v.strip() for v in value)
+
+
+def _breaking(where: str, values: dict, recipients: tuple[str, ...]) -> BreakingConfig:
+    for key in ("outlets", "languages"):
+        if values[key] < 2:
+            raise ConfigError(f"{where}: [breaking] {key} must be 2 or more, got {values[key]}")
+    if values["hours"] <= 0:
+        raise ConfigError(f"{where}: [breaking] hours must be more than 0, got {values['hours']}")
+    notify = _notify(where, "[breaking]", values["notify"], recipients)
+    return BreakingConfig(values["outlets"], values["languages"], float(values["hours"]), notify)
+
+
+def _watches(where: str, tables: object, topics: tuple[str, ...], recipients: tuple[str, ...]) -> tuple:
+    """The [[watch]] entries, each checked: an error names the watch (or its position) and the key."""
+    if not isinstance(tables, list):
+        raise ConfigError(f"{where}: watch must be [[watch]] tables")
+    watches: list[WatchConfig] = []
+    for number, table in enumerate(tables, 1):
+        watch = _watch(where, number, table, topics, recipients)
+        if any(w.name == watch.name for w in watches):
+            raise ConfigError(f"{where}: [[watch]] {watch.name!r}: two watches have this name")
+        watches.append(watch)
+    return tuple(watches)
+
+
+def _watch(where: str, number: int, table: object, topics: tuple[str, ...], recipients: tuple[str, ...]) -> WatchConfig:
+    from parsers.entities import default_registry
+    from parsers.watches import WatchQueryError, parse_watch_query
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [[watch]] number {number} must be a table")
+    name = table.get("name")
+    if not isinstance(name, str) or not _WATCH_NAME.fullmatch(name.strip()):
+        raise ConfigError(f"{where}: [[watch]] number {number}: name must be a short text (letters, digits, "
+                          f"spaces, '.:@+-'), got {name!r}")  # fmt: skip
+    name = name.strip()
+    owner = f"[[watch]] {name!r}"
+    _check_watch_keys(where, owner, table)
+    query = table.get("query")
+    if not isinstance(query, str):
+        raise ConfigError(f"{where}: {owner}: query must be text (the search syntax), got {query!r}")
+    try:
+        parse_watch_query(query)
+    except WatchQueryError as exc:
+        raise ConfigError(f"{where}: {owner}: {exc}") from None
+    for topic in table.get("topics", []):
+        if topic not in topics:
+            raise ConfigError(f"{where}: {owner}: unknown topic {topic!r} (topics: {', '.join(topics)})")
+    for entity in table.get("entities", []):
+        if entity not in default_registry().kinds:
+            raise ConfigError(f"{where}: {owner}: unknown entity {entity!r} (an id from "
+                              "parsers/rules/entities.toml, e.g. emomali-rahmon)")  # fmt: skip
+    return WatchConfig(
+        name=name, query=query.strip(), topics=tuple(table.get("topics", [])),
+        entities=tuple(table.get("entities", [])), languages=tuple(table.get("languages", [])),
+        sources=tuple(table.get("sources", [])), notify=_notify(where, owner, table.get("notify", []), recipients),
+    )  # fmt: skip
+
+
+def _check_watch_keys(where: str, owner: str, table: dict) -> None:
+    for key, value in table.items():
+        if key not in WATCH_KEYS:
+            raise ConfigError(f"{where}: {owner}: unknown key '{key}' (known: {', '.join(WATCH_KEYS)})")
+        if isinstance(WATCH_KEYS[key], list) and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise ConfigError(f"{where}: {owner}: {key} must be a list of text, got {value!r}")
 
 
 def _non_negative(where: str, section: str, key: str, value: float) -> float:
@@ -194,7 +340,8 @@ def _schedule(where: str, schedule: dict) -> dict:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{where}: [schedule] timezone {schedule['timezone']!r} is not a known time zone") from exc
     for key in ("daily_digest", "weekly_digest"):
-        if len(schedule[key].split()) != 5:
+        fields = schedule[key].split()  # a cron expression: ASCII, fields separated by spaces
+        if len(fields) != 5:
             raise ConfigError(f"{where}: [schedule] {key} must be a 5-field cron expression, got {schedule[key]!r}")
     if schedule["ingest_every_minutes"] < 1:
         raise ConfigError(f"{where}: [schedule] ingest_every_minutes must be at least 1")

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import jinja2
 
-from parsers.classify import Ruleset, default_ruleset
-from parsers.model import TOPICS
+from flows.fetch import error_kind
+from flows.trends import CHART_SUBJECTS, rising
+from parsers.classify import PALETTE, Ruleset, default_ruleset
+from parsers.english_line import english_line
+from parsers.trends import TrendTest
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.faults import fault_point
@@ -33,7 +36,6 @@ NO_TOPIC = "No topic"
 MAX_EVIDENCE = 6
 MAX_LEAD_STORIES = 8  # the digest opens with at most this many stories of two or more articles
 MAX_PER_TOPIC = 20  # [digest] max_per_topic: items shown per section (0: all); totals always count all
-TOPIC_COLOURS = {"SCO": "#1f6f8b", "BRI": "#c8553d", "security": "#3d405b", "trade": "#588157"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
@@ -57,7 +59,7 @@ def format_date(value: datetime | None) -> str:
     if value is None:
         return "date unknown"
     text = f"{value.day} {value:%B %Y}"
-    return f"{text}, {value:%H:%M}" if (value.hour, value.minute) != (0, 0) else text
+    return f"{text}, {value:%H:%M} UTC" if (value.hour, value.minute) != (0, 0) else text
 
 
 _URL_UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # would end a markdown link and start a new line
@@ -71,7 +73,7 @@ def _link(url: str) -> str | None:
     return _URL_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
-def _item(row: dict, topic: str | None) -> dict:
+def _item(row: dict, topic: str | None, order: tuple[str, ...]) -> dict:
     outlets = list(row["outlets"] or ([row["source_name"]] if row["source_name"] else []))
     main = row["source_name"] or (outlets[0] if outlets else None)
     also = [o for o in outlets if o != main]
@@ -79,6 +81,8 @@ def _item(row: dict, topic: str | None) -> dict:
     also += [s["url"].removeprefix("seed:") for s in other_copies if not s["source_name"]]
     topics = {t["topic"]: t for t in row["topics"]}
     chosen = topics.get(topic)
+    # the heading shows the title: the English line gives the rest
+    english = english_line(row["language"], row["title"], row.get("text") or "", list(topics), show_title=False)
     return {
         "title": row["title"],
         "url": _link(row["url"]),
@@ -86,10 +90,12 @@ def _item(row: dict, topic: str | None) -> dict:
         "date": format_date(row["published_at"]),
         "seed": row["url"].removeprefix("seed:") if row["url"].startswith("seed:") else None,
         "summary": row["summary"] or "",
+        "english_line": english,
+        "lang": row["language"] if english else None,  # HTML lang: the right glyphs for Chinese text
         "topic": topic,
         "score": f"{chosen['score']:g}" if chosen else None,
         "evidence": list(chosen["evidence"][:MAX_EVIDENCE]) if chosen else [],
-        "other_topics": [t for t in TOPICS if t in topics and t != topic],
+        "other_topics": [t for t in order if t in topics and t != topic],
         "also_in": also,
         "copies": row["copies"] or 1,
     }
@@ -103,7 +109,7 @@ def _peak(day: date | None) -> str:
     return f"{day.day} {day:%B %Y}" if day else ""
 
 
-def _lead_stories(stories: list[dict], rows: list[dict]) -> list[dict]:
+def _lead_stories(stories: list[dict], rows: list[dict], order: tuple[str, ...]) -> list[dict]:
     """The biggest stories with articles in the period, each with those articles under it."""
     by_id = {r["article_id"]: r for r in rows}
     lead = []
@@ -123,12 +129,18 @@ def _lead_stories(stories: list[dict], rows: list[dict]) -> list[dict]:
             if first.date() == last.date()
             else (f"{format_date(first.replace(hour=0, minute=0))} – {format_date(last.replace(hour=0, minute=0))}")
         )
+        # a label in Russian or Chinese gets its English line (from the article it is the title of)
+        labelled = next((r for r in members if r["title"] == story["label"]), None)
+        english = labelled and english_line(
+            labelled["language"], story["label"], labelled.get("text") or "", list(story["topics"]), show_title=False
+        )
         lead.append({
             "story_id": story["story_id"], "label": story["label"], "counts": ", ".join(counts),
+            "english_line": english, "lang": labelled["language"] if english else None,
             "status": f"growing: +{story['new_articles']} since the last digest" if grown > 0 else "new",
             "span": span, "peak": _peak(story["peak_day"]) if first.date() != last.date() else "",
             "languages": list(story["languages"]), "topics": list(story["topics"]),
-            "items": [{**_item(r, None), "language": r["language"] or "?"} for r in members],
+            "items": [{**_item(r, None, order), "language": r["language"] or "?"} for r in members],
             "article_ids": [r["article_id"] for r in members],
         })  # fmt: skip
         if len(lead) == MAX_LEAD_STORIES:
@@ -162,7 +174,7 @@ def _health_rows(health: list[dict]) -> list[dict]:
             ("failing (last check)" if n == 1 else f"failing ({n} checks in a row)") if failing else "quiet for 7+ days"
         )
         last = f"{f['last_success_at']:%Y-%m-%d %H:%M}" if f["last_success_at"] else "never"
-        error = (f["last_error"] or "")[:160] if failing else ""
+        error = error_kind(f["feed_url"], f["last_error"] or "")[:160] if failing else ""
         group = groups.setdefault(
             (state, last, error), {"names": [], "state": state, "last_success": last, "error": error}
         )
@@ -207,20 +219,22 @@ def build_context(
     previous_counts: dict | None = None,
     stories: list[dict] | None = None,
     max_per_topic: int = MAX_PER_TOPIC,
+    risen: list[dict] | None = None,
 ) -> dict:
     """Everything both templates show, as raw values (the templates escape).
 
     ``stories`` (``warehouse.stories.digest_stories``) puts the biggest stories first, their articles
     grouped under them; the topic sections then name each story once instead of repeating its
     articles. Each section shows its ``max_per_topic`` most important other articles (0: all) and
-    says how many more there are and how to list them; the totals count every article."""
-    labels = {rules.topic: rules.label for rules in ruleset.topics}
+    says how many more there are and how to list them; the totals count every article. ``risen``
+    (``flows.trends.rising``): the topics and entities well above their baseline."""
+    labels, order = ruleset.labels, ruleset.names
     since, until = period_bounds(period, now)
-    lead = _lead_stories(stories or [], rows)
+    lead = _lead_stories(stories or [], rows, order)
     story_of = {item_id: s for s in lead for item_id in s["article_ids"]}
     sections = []
     shown_in: dict[str, str] = {}  # article id -> the section that shows it in full
-    for topic in TOPICS:
+    for topic in order:
         members = sorted(
             (r for r in rows if any(t["topic"] == topic for t in r["topics"])), key=lambda r: _importance(r, topic)
         )
@@ -232,9 +246,11 @@ def build_context(
         size = len(members)
         members = [r for r in members if r["article_id"] not in story_of]
         shown = members[:max_per_topic] if max_per_topic else members
-        full = [_item(r, topic) for r in shown if r["article_id"] not in shown_in]
+        full = [_item(r, topic, order) for r in shown if r["article_id"] not in shown_in]
         brief = [
-            {**_item(r, topic), "shown_in": shown_in[r["article_id"]]} for r in shown if r["article_id"] in shown_in
+            {**_item(r, topic, order), "shown_in": shown_in[r["article_id"]]}
+            for r in shown
+            if r["article_id"] in shown_in
         ]
         for r in shown:
             shown_in.setdefault(r["article_id"], topic)
@@ -244,12 +260,12 @@ def build_context(
     untagged = [r for r in rows if not r["topics"]]
     if untagged:
         rest = [r for r in untagged if r["article_id"] not in story_of]
-        items = [_item(r, None) for r in (rest[:max_per_topic] if max_per_topic else rest)]
+        items = [_item(r, None, order) for r in (rest[:max_per_topic] if max_per_topic else rest)]
         more = {"more": len(rest) - len(items), "more_command": more_command(None, since, until)}
         sections.append({"topic": None, "label": NO_TOPIC, "items": items, "brief": [], "size": len(untagged),
                          "stories": _story_refs(untagged, story_of), **more})  # fmt: skip
     counts = []
-    for topic in (*TOPICS, None):
+    for topic in (*order, None):
         n = len(untagged) if topic is None else sum(any(x["topic"] == topic for x in r["topics"]) for r in rows)
         before = None if previous_counts is None else previous_counts.get(topic, 0)
         counts.append({"label": labels.get(topic, NO_TOPIC), "count": n, "change": _change(n, before)})
@@ -270,8 +286,22 @@ def build_context(
         "rules_version": ruleset.version,
         "feed_health": _health_rows(health or []),
         "feed_health_text": _health_text(health or []),
-        "colours": TOPIC_COLOURS,
+        "colours": ruleset.colours,
+        "rising": [_rising_item(r, period) for r in risen or []],
+        "rising_text": _rising_text(period) if risen else "",
     }
+
+
+def _rising_item(subject: dict, period: str) -> dict:
+    unit = "day" if period == "day" else "week"
+    return {"label": subject["label"], "kind": subject["kind"], "count": subject["count"],
+            "baseline": f"{subject['baseline']:.1f} a {unit}", "p": f"{subject['p_value']:.1g}"}  # fmt: skip
+
+
+def _rising_text(period: str) -> str:
+    unit = "day" if period == "day" else "week"
+    span = "24 hours" if period == "day" else "7 days"
+    return f"articles in the last {span}; {TrendTest.for_period(unit).describe(unit)}"
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
@@ -293,40 +323,76 @@ def render_markdown(context: dict) -> str:
     return _env(autoescape=False).get_template("digest.md.j2").render(**context)
 
 
-def render_html(context: dict, chart_src: str | None) -> str:
-    return _env(autoescape=True).get_template("digest.html.j2").render(**context, chart_src=chart_src)
+def render_html(context: dict, chart_src: str | None, rising_chart_src: str | None = None) -> str:
+    return (
+        _env(autoescape=True)
+        .get_template("digest.html.j2")
+        .render(**context, chart_src=chart_src, rising_chart_src=rising_chart_src)
+    )
 
 
-def chart_png(daily: list[tuple], end: date, days: int = CHART_DAYS) -> bytes | None:
-    """A small stacked bar chart of articles per topic per day; None when there is nothing to draw."""
-    if not daily:
-        return None
+def _new_chart():
     import matplotlib as mpl  # a second of import time: only when a chart is drawn
 
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 
-    span = [end - timedelta(days=i) for i in range(days - 1, -1, -1)]
-    per_topic = {t: [0] * days for t in TOPICS}
-    for day, topic, n in daily:
-        if day in span:
-            per_topic[topic][span.index(day)] = n
-    fig, ax = plt.subplots(figsize=(6.4, 2.2), dpi=100)
-    bottom = [0] * days
-    for topic in TOPICS:
-        ax.bar(range(days), per_topic[topic], bottom=bottom, label=topic, color=TOPIC_COLOURS[topic], width=0.7)
-        bottom = [b + v for b, v in zip(bottom, per_topic[topic], strict=True)]
-    ax.set_xticks(range(days), [f"{d:%a %d}" for d in span], fontsize=8)
+    return plt.subplots(figsize=(6.4, 2.2), dpi=100)
+
+
+def _chart_png(fig, ax, title: str) -> bytes:
+    """The digest's chart style (small type, no top or right frame, the legend below), as a PNG."""
+    import matplotlib.pyplot as plt
+
     ax.tick_params(axis="y", labelsize=8)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("Articles per topic per day (an article counts under each of its topics)", fontsize=9, loc="left")
+    ax.set_title(title, fontsize=9, loc="left")
     ax.legend(fontsize=8, frameon=False, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.18))
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+def chart_png(daily: list[tuple], end: date, days: int = CHART_DAYS, ruleset: Ruleset | None = None) -> bytes | None:
+    """A small stacked bar chart of articles per topic per day; None when there is nothing to draw."""
+    if not daily:
+        return None
+    ruleset = ruleset or default_ruleset()
+    span = [end - timedelta(days=i) for i in range(days - 1, -1, -1)]
+    per_topic = {t: [0] * days for t in ruleset.names}
+    for day, topic, n in daily:
+        if day in span and topic in per_topic:  # a topic no longer in the rules is not drawn
+            per_topic[topic][span.index(day)] = n
+    fig, ax = _new_chart()
+    bottom = [0] * days
+    for topic, colour in ruleset.colours.items():
+        ax.bar(range(days), per_topic[topic], bottom=bottom, label=topic, color=colour, width=0.7)
+        bottom = [b + v for b, v in zip(bottom, per_topic[topic], strict=True)]
+    ax.set_xticks(range(days), [f"{d:%a %d}" for d in span], fontsize=8)
+    return _chart_png(fig, ax, "Articles per topic per day (an article counts under each of its topics)")
+
+
+def rising_chart_png(risen: list[dict], until: datetime, period: str, ruleset: Ruleset) -> bytes | None:
+    """A small line chart of the rising subjects' articles per period, the baseline's periods then
+    this one (the last point); None when nothing rises."""
+    if not risen:
+        return None
+    length = PERIOD_LENGTH[period]
+    shown = risen[:CHART_SUBJECTS]
+    n = len(shown[0]["series"])
+    ends = [until - back * length for back in range(n - 1, -1, -1)]
+    fig, ax = _new_chart()
+    for i, subject in enumerate(shown):
+        colour = ruleset.colours.get(subject["key"]) if subject["kind"] == "topic" else None
+        ax.plot(range(n), subject["series"], marker="o", markersize=2.5, linewidth=1.2, label=subject["label"],
+                color=colour or PALETTE[(i + 4) % len(PALETTE)])  # fmt: skip
+    ticks = list(range(n - 1, -1, -max(1, n // 7)))[::-1]
+    ax.set_xticks(ticks, [f"{ends[i]:%d %b}" for i in ticks], fontsize=8)
+    unit = "24 hours" if period == "day" else "7 days"
+    return _chart_png(fig, ax, f"Rising: articles per {unit}, this period last")
 
 
 @dataclass
@@ -340,6 +406,10 @@ class DigestResult:
     @property
     def html_path(self) -> Path:
         return self.path.with_suffix(".html")
+
+
+def _data_src(png: bytes | None) -> str | None:
+    return f"data:image/png;base64,{base64.b64encode(png).decode()}" if png else None
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -361,6 +431,7 @@ def write_digest(
     out: Path | None = None,
     force: bool = False,
     max_per_topic: int = MAX_PER_TOPIC,
+    ruleset: Ruleset | None = None,
 ) -> DigestResult:
     """Build the digest for ``period`` ending at ``now``: markdown and HTML files, and a ``digests`` row.
 
@@ -369,6 +440,7 @@ def write_digest(
     the ``digests`` row records every article covered.
     """
     now = now or utc_now()
+    ruleset = ruleset or default_ruleset()
     since, until = period_bounds(period, now)
     path = out or digest_dir / digest_filename(period, now)
     digest_id = f"{period}:{path.name}"
@@ -381,13 +453,16 @@ def write_digest(
         rows = digest_articles(con, since, until, exclude)
         before = topic_counts(con, since - PERIOD_LENGTH[period], since) if since else None
         stories = digest_stories(con, [r["article_id"] for r in rows])
-        context = build_context(rows, period, now, db_path, default_ruleset(), feed_health(con, now), before,
-                                stories, max_per_topic)  # fmt: skip
-        png = chart_png(daily_topic_counts(con, until - timedelta(days=CHART_DAYS), until), until.date())
+        risen = rising(con, until, PERIOD_LENGTH[period], ruleset) if since else []
+        context = build_context(rows, period, now, db_path, ruleset, feed_health(con, now), before,
+                                stories, max_per_topic, risen)  # fmt: skip
+        png = chart_png(
+            daily_topic_counts(con, until - timedelta(days=CHART_DAYS), until), until.date(), ruleset=ruleset
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, render_markdown(context))
-        chart_src = f"data:image/png;base64,{base64.b64encode(png).decode()}" if png else None
-        _write_atomically(path.with_suffix(".html"), render_html(context, chart_src))
+        rising_png = rising_chart_png(risen, until, period, ruleset)
+        _write_atomically(path.with_suffix(".html"), render_html(context, _data_src(png), _data_src(rising_png)))
         ids = [r["article_id"] for r in rows]
         digest = {"digest_id": digest_id, "kind": period, "period_start": since, "period_end": until,
                   "created_at": now, "path": str(path), "article_ids": ids, "status": "written"}  # fmt: skip

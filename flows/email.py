@@ -37,27 +37,40 @@ def _header(value: str) -> str:
     return _HEADER_UNSAFE.sub(" ", value).strip()
 
 
-def build_message(md_path: Path, cfg: EmailConfig, subject: str) -> EmailMessage:
-    """The email for a digest: text part from the markdown file, HTML part with the chart as a cid image."""
-    text = md_path.read_text("utf-8")
-    html = md_path.with_suffix(".html").read_text("utf-8")
+def text_message(subject: str, body: str, cfg: EmailConfig) -> EmailMessage:
+    """A plain-text email to the [email] recipients (an alert)."""
     msg = EmailMessage()
     msg["Subject"] = _header(subject)
     msg["From"] = _header(cfg.sender)
     msg["To"] = ", ".join(_header(r) for r in cfg.recipients)
     msg["Date"] = formatdate(localtime=False)
-    domain = cfg.sender.rsplit("@", 1)[-1] if "@" in cfg.sender else "silkwatch.local"
-    msg["Message-ID"] = make_msgid("silkwatch", domain=_header(domain))
-    msg.set_content(text)
-    chart = _DATA_PNG.search(html)
-    cid = make_msgid("chart", domain=_header(domain))
-    if chart:
-        html = _DATA_PNG.sub(f'src="cid:{cid[1:-1]}"', html, count=1)
+    msg["Message-ID"] = make_msgid("silkwatch", domain=_header(_domain(cfg)))
+    msg.set_content(body)
+    return msg
+
+
+def _domain(cfg: EmailConfig) -> str:
+    return cfg.sender.rsplit("@", 1)[-1] if "@" in cfg.sender else "silkwatch.local"
+
+
+def build_message(md_path: Path, cfg: EmailConfig, subject: str) -> EmailMessage:
+    """The email for a digest: text part from the markdown file, HTML part with its charts as cid images."""
+    msg = text_message(subject, md_path.read_text("utf-8"), cfg)
+    html = md_path.with_suffix(".html").read_text("utf-8")
+    domain = _domain(cfg)
+    charts = []  # (cid, png) of each inline chart, in order
+
+    def inline(found: re.Match) -> str:
+        cid = make_msgid("chart", domain=_header(domain))
+        charts.append((cid, base64.b64decode(found.group(1))))
+        return f'src="cid:{cid[1:-1]}"'
+
+    html = _DATA_PNG.sub(inline, html)
     msg.add_alternative(html, subtype="html")
-    if chart:
-        html_part = msg.get_payload()[1]
-        html_part.add_related(base64.b64decode(chart.group(1)), maintype="image", subtype="png", cid=cid,
-                              filename="chart.png")  # fmt: skip
+    html_part = msg.get_payload()[1]
+    for number, (cid, png) in enumerate(charts, 1):
+        name = "chart.png" if number == 1 else f"chart-{number}.png"
+        html_part.add_related(png, maintype="image", subtype="png", cid=cid, filename=name)
     return msg
 
 

@@ -16,7 +16,8 @@ from flows import stopping
 from flows.config import FeedListError
 from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, make_client
 from flows.ingest import copy_to_row
-from parsers.classify import classify_topics
+from parsers.classify import classify_topics, topic_ruleset
+from parsers.dates import is_zone_name
 from parsers.entries import copy_from_entry
 from parsers.extract import extract_page, page_problem
 from parsers.feeds import FeedEntry, FeedError, parse_feed
@@ -26,7 +27,9 @@ PAGE_TRANSIENT_TRIES = 3  # after this many failed fetches of a page, store the 
 
 
 def load_feed_list(path: Path) -> list[dict]:
-    """``[[feed]]`` entries with ``url`` (required), ``name`` and ``language``. A missing file is no feeds."""
+    """``[[feed]]`` entries with ``url`` (required), ``name``, ``language`` and ``timezone`` (the IANA
+    zone of the outlet's unzoned times, e.g. "Asia/Bishkek"; see parsers/rules/dates.toml for the
+    default). A missing file is no feeds."""
     if not path.exists():
         return []
     try:
@@ -35,7 +38,7 @@ def load_feed_list(path: Path) -> list[dict]:
         raise FeedListError(f"{path}: invalid TOML: {exc}") from exc
     feeds, seen = [], set()
     for i, item in enumerate(data.get("feed", []), start=1):
-        unknown = set(item) - {"url", "name", "language"}
+        unknown = set(item) - {"url", "name", "language", "timezone"}
         if unknown:
             raise FeedListError(f"{path}: feed {i}: unknown key(s) {', '.join(sorted(unknown))}")
         url = item.get("url", "")
@@ -44,7 +47,10 @@ def load_feed_list(path: Path) -> list[dict]:
         if url in seen:
             raise FeedListError(f"{path}: feed {i}: {url} is listed twice")
         seen.add(url)
-        feeds.append({"url": url, "name": item.get("name"), "language": item.get("language")})
+        timezone = item.get("timezone")
+        if timezone is not None and not is_zone_name(timezone):
+            raise FeedListError(f"{path}: feed {i}: timezone {timezone!r} is not a time zone name (e.g. Asia/Almaty)")
+        feeds.append({"url": url, "name": item.get("name"), "language": item.get("language"), "timezone": timezone})
     return feeds
 
 
@@ -196,6 +202,7 @@ def page_outcome(
     tries_before: int,
     now: datetime,
     run_id: str | None = None,
+    topics_file: str | None = None,
     failure: str | None = None,
 ) -> PageOutcome:
     """Extract an entry's fetched page (``result``; None when the entry has no link), and build the
@@ -205,6 +212,7 @@ def page_outcome(
     ``failure`` given by the caller) falls back to the feed's summary. One that fails transiently
     (timeout, 5xx) is retried on later runs, and falls back to the summary after
     ``PAGE_TRANSIENT_TRIES`` failures (``tries_before`` is how many fetches of it failed before).
+    ``topics_file``: the team's topics file of the config, if any (``parsers.classify.topic_ruleset``).
     """
     outcome = PageOutcome()
     page = None
@@ -212,7 +220,9 @@ def page_outcome(
         failure = failure or _page_failure(result)
         if failure is None:
             try:
-                page = extract_page(result.body, result.final_url or entry.link)
+                page = extract_page(
+                    result.body, result.final_url or entry.link, result.content_type, entry.published or now
+                )
             except Exception as exc:  # an extractor bug on a hostile page fails this page, never the batch
                 failure = f"could not extract the page ({type(exc).__name__}: {exc})"
             else:
@@ -226,7 +236,7 @@ def page_outcome(
                 return outcome
         else:
             outcome.log = result.log_row(run_id)
-    copy = copy_from_entry(entry, feed["url"], feed.get("name"), page, now, feed.get("language"))
+    copy = copy_from_entry(entry, feed["url"], feed.get("name"), page, now, feed.get("language"), feed.get("timezone"))
     subject = entry.link or f"entry {entry.title!r} of {feed['url']}"
     if copy is None:
         why = f"{failure}, and" if failure else "no link, and"
@@ -234,6 +244,6 @@ def page_outcome(
         return outcome
     if failure:
         outcome.failure = f"{subject}: {failure}; stored the feed's summary instead"
-    copy.topics = classify_topics(copy.title, copy.text)
+    copy.topics = classify_topics(copy.title, copy.text, topic_ruleset(topics_file))
     outcome.row = copy_to_row(copy)
     return outcome

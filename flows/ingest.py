@@ -17,6 +17,7 @@ from flows.stories import cluster_pending
 from parsers.classify import Ruleset, classify_topics
 from parsers.dedupe import article_id_for
 from parsers.entities import tag_entities
+from parsers.measure import word_count
 from parsers.model import ArticleCopy
 from parsers.neardup import signature
 from parsers.seeds import SeedError, decode_seed, parse_seed
@@ -41,6 +42,8 @@ class SeedDirError(ValueError):
 class SeedText:
     name: str
     text: str
+    encoding: str | None = None  # what the file was read in, and why (``parsers.decode``)
+    encoding_from: str | None = None
 
 
 @dataclass
@@ -81,20 +84,21 @@ def read_seeds(seed_dir: Path) -> Batch:
             if size > MAX_SEED_BYTES:
                 raise SeedError(f"{path.name}: {size} bytes is larger than a seed article can be ({MAX_SEED_BYTES})")
             data = path.read_bytes()
-            text = decode_seed(path.name, data)
+            decoded = decode_seed(path.name, data)
         except (SeedError, OSError) as exc:
             message = str(exc) if isinstance(exc, SeedError) else f"{path.name}: cannot read: {exc.strerror}"
             batch.failures.append(message)
             batch.log.append(_log_row(url, "seed", "error", error=message))
             continue
         ms = (time.perf_counter() - started) * 1000
-        batch.items.append(SeedText(path.name, text))
+        batch.items.append(SeedText(path.name, decoded.text, decoded.encoding, decoded.encoding_from))
         batch.log.append(_log_row(url, "seed", "ok", nbytes=len(data), ms=round(ms, 3)))
     return batch
 
 
 def copy_to_row(copy: ArticleCopy) -> dict:
     """The warehouse row for one article copy (see ``warehouse.load.save_copies``)."""
+    mentions = tag_entities(copy.title, copy.text)
     return {
         "url": copy.url,
         "feed_url": copy.feed_url,
@@ -106,15 +110,22 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "published_from": copy.published_from,
         "language": copy.language,
         "content_hash": copy.content_hash,
-        "word_count": len(copy.text.split()),
+        "word_count": word_count(copy.text),
         "candidate_article_id": article_id_for(copy.content_hash),
         **_signature_columns(copy.text),
         "text_from": copy.text_from,
+        "encoding": copy.encoding,
+        "encoding_from": copy.encoding_from,
         "author": copy.author,
         "date_note": copy.date_note,
+        "feed_published_at": copy.feed_published_at,
+        "feed_date_found": copy.feed_date_found,
+        "page_published_at": copy.page_published_at,
+        "page_date_found": copy.page_date_found,
         "removed_lines": [asdict(r) for r in copy.removed],
-        "entities": [asdict(m) for m in tag_entities(copy.title, copy.text)],
-        "terms": term_counts(copy.title, copy.text),  # the search index's, should this copy's text be kept
+        "entities": [asdict(m) for m in mentions],
+        # the search index's, should this copy's text be kept
+        "terms": term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions]),
         "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
         "topics": [
             {
@@ -147,6 +158,7 @@ def prepare_seeds(seeds: list[SeedText], ruleset: Ruleset | None = None) -> Batc
             batch.log.append(_log_row(f"seed:{seed.name}", "seed", "error", error=str(exc)))
             continue
         copy.topics = classify_topics(copy.title, copy.text, ruleset)
+        copy.encoding, copy.encoding_from = seed.encoding, seed.encoding_from
         batch.items.append(copy_to_row(copy))
     return batch
 

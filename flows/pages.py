@@ -37,7 +37,7 @@ from warehouse.faults import fault_point
 CHUNK = 8  # pages per hand-over to a worker: large enough to amortise pickling, small enough to keep both busy
 CRASHED = "extraction crashed its worker process"
 
-PageJob = tuple  # page_outcome's arguments: (entry, feed, fetch result or None, tries before, now, run id)
+PageJob = tuple  # page_outcome's arguments: (entry, feed, fetch result or None, tries before, now, run id, topics file)
 
 
 def extract_chunk(jobs: list[PageJob]) -> list[PageOutcome]:
@@ -232,6 +232,7 @@ def fetch_pages(
     now: datetime,
     run_id: str | None = None,
     pool: PagePool | None = None,
+    topics_file: str | None = None,
 ) -> PageBatch:
     """Fetch each entry's page once and turn it into a warehouse row (``flows.feeds.page_outcome``),
     extracting in ``pool`` while later pages are still being fetched. Rows and log rows come out in
@@ -241,13 +242,14 @@ def fetch_pages(
         linked = [i for i, (entry, _) in enumerate(items) if entry.link]
         for i, (entry, feed) in enumerate(items):
             if not entry.link:
-                yield i, (entry, feed, None, 0, now, run_id)
+                yield i, (entry, feed, None, 0, now, run_id, topics_file)
         urls = ((items[i][0].link, {}) for i in linked)
         for position, result in fetch_as_completed(urls, "page", policy, limiter):
             if result.status == "stopped":
                 continue  # left pending, for the next run
             entry, feed = items[linked[position]]
-            yield linked[position], (entry, feed, result, failures_before.get(entry.link, 0), now, run_id)
+            tries = failures_before.get(entry.link, 0)
+            yield linked[position], (entry, feed, result, tries, now, run_id, topics_file)
 
     outcomes = (pool or PagePool(1)).run(arriving())
     batch = PageBatch()

@@ -26,15 +26,18 @@ from prefect.states import Cancelled, State
 from prefect.utilities.annotations import quote
 
 from flows import stopping
+from flows.alerts import AlertSummary, check_and_alert
 from flows.config import Config, EmailConfig, load_config
 from flows.digest import MAX_PER_TOPIC, DigestResult, write_digest
 from flows.email import SendOutcome, retry_failed_sends, send_digest
 from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list
 from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
+from flows.notify import check_notify
 from flows.pages import PagePool, fetch_pages
 from flows.quiet import silence_stderr_at_exit
 from flows.runners import with_task_runner
+from parsers.classify import topic_ruleset
 from warehouse.clock import utc_now
 from warehouse.db import WarehouseBusy, open_warehouse
 from warehouse.faults import fault_point
@@ -70,8 +73,8 @@ def load_seeds_task(seed_dir: Path) -> Batch:
 
 
 @task(name="clean-classify-batch", **_task)
-def prepare_batch_task(seeds: list[SeedText]) -> Batch:
-    return prepare_seeds(seeds)
+def prepare_batch_task(seeds: list[SeedText], topics_file: Path | None = None) -> Batch:
+    return prepare_seeds(seeds, topic_ruleset(topics_file))
 
 
 @task(name="save-batch", **_task)
@@ -115,16 +118,19 @@ def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, n
 
 @task(name="fetch-extract-pages", **_task)
 def fetch_pages_task(
-    items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool
-) -> PageBatch:
-    return fetch_pages(items, policy, limiter, failures, now, run_id, pool)
+    items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool,
+    topics_file: str | None = None,
+) -> PageBatch:  # fmt: skip
+    return fetch_pages(items, policy, limiter, failures, now, run_id, pool, topics_file)
 
 
 @task(name="write-digest", **_task)
 def write_digest_task(
-    db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC
-) -> DigestResult:
-    result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic)
+    db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC,
+    topics_file: Path | None = None,
+) -> DigestResult:  # fmt: skip
+    result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic,
+                          ruleset=topic_ruleset(topics_file))  # fmt: skip
     # The digest as a Prefect artifact, for whoever watches the runs in Prefect's UI.
     create_markdown_artifact(
         markdown=result.path.read_text("utf-8"),
@@ -132,6 +138,12 @@ def write_digest_task(
         description=f"{result.path.name}: {len(result.article_ids)} articles",
     )
     return result
+
+
+@task(name="watches-and-alerts", **_task)
+def alerts_task(config: Config, run_id: str) -> AlertSummary:
+    """The new articles against the watches, breaking stories, and every alert not sent yet."""
+    return check_and_alert(config, run_id)
 
 
 @task(name="send-digest", retries=1, retry_delay_seconds=30, **_task)
@@ -163,10 +175,12 @@ class IngestSummary:
     feed_failures: list[tuple[str, str]] = field(default_factory=list)  # (feed url, error)
     digest: DigestResult | None = None
     phase: str = "starting"  # what the run was doing last (says where a stopped run stopped)
+    alerts: AlertSummary | None = None  # watch hits, breaking stories, alerts sent in this run
 
     @property
     def status(self) -> str:
-        return "partial" if self.failures or self.feed_failures else "ok"
+        alerts_failed = self.alerts.failures if self.alerts else []
+        return "partial" if self.failures or self.feed_failures or alerts_failed else "ok"
 
 
 def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
@@ -179,7 +193,7 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
     for start in range(0, len(loaded.items), BATCH_SIZE):
         if stopping.stop_requested():
             return
-        prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]))
+        prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]), config.topics_file)
         summary.failures.extend(prepared.failures)
         summary.seeds_failed += len(prepared.failures)
         saved = save_batch_task(
@@ -255,8 +269,9 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
             pool.start()
             # Dask reads tuples in task arguments as its own task specs, so quote() (a tuple) stays home.
             ship = (lambda value: value) if config.task_runner == "dask" else quote
+            topics_file = str(config.topics_file) if config.topics_file else None
             future = fetch_pages_task.submit(
-                ship(items), policy, limiter, ship(waiting.failures), now, summary.run_id, pool
+                ship(items), policy, limiter, ship(waiting.failures), now, summary.run_id, pool, topics_file
             )
             future.add_done_callback(news.put)
             return future
@@ -347,12 +362,16 @@ def _run(config: Config, period: str | None, write_report: bool, include_feeds: 
         _ingest_seeds(config, summary, started)
         if include_feeds and not stopping.stop_requested():
             _ingest_feeds(config, summary, started)
+        if not stopping.stop_requested():
+            summary.phase = "checking watches and sending alerts"
+            summary.alerts = alerts_task(config, run_id)
         if write_report and not stopping.stop_requested():
             summary.phase = "writing the digest"
             period = period or config.digest_period
             summary.digest = write_digest_task(
-                config.warehouse_path, config.digest_dir, period, utc_now(), max_per_topic=config.digest_max_per_topic
-            )
+                config.warehouse_path, config.digest_dir, period, utc_now(), max_per_topic=config.digest_max_per_topic,
+                topics_file=config.topics_file,
+            )  # fmt: skip
         if config.email.enabled and not stopping.stop_requested():
             summary.phase = "sending digest emails"
             summary.sends = retry_sends_task(config.warehouse_path, config.email)
@@ -362,7 +381,10 @@ def _run(config: Config, period: str | None, write_report: bool, include_feeds: 
         raise
     stopped = stopping.stop_requested()
     status = "interrupted" if stopped else summary.status
-    error = "; ".join(summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures]) or None
+    alert_failures = summary.alerts.failures if summary.alerts else []
+    error = (
+        "; ".join(summary.failures + [f"feed {url}: {e}" for url, e in summary.feed_failures] + alert_failures) or None
+    )
     if stopped:
         error = f"{stopped_while(summary)}; every batch it saved is kept, the next run does the rest"
     with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
@@ -409,7 +431,7 @@ def digest_flow(
     """
     summary = DigestSummary(
         write_digest_task(config.warehouse_path, config.digest_dir, period, utc_now(), out, force,
-                          config.digest_max_per_topic)
+                          config.digest_max_per_topic, config.topics_file)
     )  # fmt: skip
     if email:
         summary.retried = retry_sends_task(config.warehouse_path, config.email)
@@ -434,6 +456,7 @@ def scheduled_ingest(config_path: str) -> None:
     """Scheduled: ingest seeds and feeds (no digest)."""
     silence_stderr_at_exit()  # this flow run's process ends when the flow does: no teardown noise in the logs
     config = load_config(Path(config_path))
+    check_notify(config)  # a bad notify URL fails the run before anything is ingested or sent
     wait = _scheduled_wait(config)
     with stopping.stop_on_signals():
         try:

@@ -8,7 +8,6 @@ import duckdb
 
 from parsers.classify import Ruleset, classify_topics, default_ruleset
 from parsers.entities import tag_entities
-from parsers.model import TOPICS
 from warehouse.clock import utc_now
 from warehouse.load import ENTITIES_SCHEMA, TOPICS_SCHEMA, rows_table
 from warehouse.search import article_texts
@@ -18,7 +17,8 @@ BATCH = 5_000
 
 
 def reclassify(con: duckdb.DuckDBPyConnection, ruleset: Ruleset | None = None) -> dict[str, dict[str, int]]:
-    """Replace every article's topics and entities; per topic: before, after, added, removed."""
+    """Replace every article's topics and entities; per topic: before, after, added, removed (the
+    rules' topics in their order, then any stored topic the rules no longer have)."""
     rs = ruleset or default_ruleset()
     now = utc_now()
     before = set(con.execute("SELECT article_id, topic FROM article_topics").fetchall())
@@ -48,5 +48,5 @@ def reclassify(con: duckdb.DuckDBPyConnection, ruleset: Ruleset | None = None) -
             "added": sum(t == topic for _, t in after - before),
             "removed": sum(t == topic for _, t in before - after),
         }
-        for topic in TOPICS
+        for topic in (*rs.names, *sorted({t for _, t in before} - set(rs.names)))
     }

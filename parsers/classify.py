@@ -1,5 +1,11 @@
 """Topic classification from weighted phrase rules (``rules/topics.toml``), with its evidence.
 
+The topics are the rules file's: every ``[topics.NAME]`` table is a topic, in file order (SCO, BRI,
+security and trade by default). A team adds its own in a file of the same format named by the
+config's ``[topics] file``: its topics follow the built-in ones (one with a built-in name replaces
+it), its ``threshold``, ``title_weight`` and ``max_repeats`` override, and its ``rules_version`` is
+recorded after the built-in one (``2026.11.29-1+team-1``).
+
 Each topic's phrases are compiled into one alternation, so an article is scanned once per topic
 and field, not once per phrase.
 """
@@ -9,19 +15,27 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 
-from parsers.model import TOPICS, Match, TopicLabel
+from parsers.model import Match, TopicLabel
 from parsers.text import unify_punctuation
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# A topic's name is stored, shown, typed on the command line and written into SQL the digest prints:
+# letters, digits, '-' and '_' only.
+_TOPIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# Colours for topics whose rules give none (the digest's chart and section rules), in turn.
+PALETTE = ("#1f6f8b", "#c8553d", "#3d405b", "#588157", "#b5838d", "#e09f3e", "#6d597a", "#2a9d8f", "#9c6644")
 
 
 @dataclass(frozen=True)
 class TopicRules:
     topic: str
     label: str  # heading for readers, e.g. "Belt and Road (BRI)"
+    colour: str  # "#rrggbb": the topic in the digest's charts and section rules
     patterns: tuple[re.Pattern[str], ...]  # case-insensitive words, case-sensitive words
     cjk: re.Pattern[str] | None  # Chinese phrases: tried only on text that has Chinese in it
     weights: tuple[float, ...]  # by phrase index (group name p<i>)
@@ -35,6 +49,19 @@ class Ruleset:
     title_weight: float
     max_repeats: int
     topics: tuple[TopicRules, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The topics, in the rules' order."""
+        return tuple(rules.topic for rules in self.topics)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {rules.topic: rules.label for rules in self.topics}
+
+    @property
+    def colours(self) -> dict[str, str]:
+        return {rules.topic: rules.colour for rules in self.topics}
 
 
 class RulesError(ValueError):
@@ -50,12 +77,27 @@ def _alternation(groups: list[str], flags: int, words: bool) -> re.Pattern[str] 
     return re.compile(rf"(?<!\w)(?:{body})" if words else body, flags)
 
 
+def _exclusions(phrases: list[str]) -> re.Pattern[str] | None:
+    """One pattern for a topic's exclusions: words on word boundaries, Chinese anywhere."""
+    words = "|".join(f"(?:{e})(?!\\w)" for e in phrases if not _CJK.search(e))
+    chinese = "|".join(f"(?:{e})" for e in phrases if _CJK.search(e))
+    pieces = ([f"(?<!\\w)(?:{words})"] if words else []) + ([chinese] if chinese else [])
+    return re.compile("|".join(pieces), re.IGNORECASE) if pieces else None
+
+
 def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
+    specs = data.get("topics")
+    if not isinstance(specs, dict) or not specs:
+        raise RulesError(f"{where}: no topics (each topic is a [topics.NAME] table with phrases)")
     topics = []
-    for topic in TOPICS:
-        spec = data.get("topics", {}).get(topic)
-        if spec is None:
-            raise RulesError(f"{where}: no rules for topic {topic!r}")
+    for number, (topic, spec) in enumerate(specs.items()):
+        if not _TOPIC_NAME.fullmatch(topic):
+            raise RulesError(f"{where}: topic {topic!r}: a name is a letter, then letters, digits, '-' or '_'")
+        if not isinstance(spec, dict) or not isinstance(spec.get("phrases"), list) or not spec["phrases"]:
+            raise RulesError(f'{where}: topic {topic}: needs phrases = [{{ p = "...", w = 2 }}, ...]')
+        colour = spec.get("colour", PALETTE[number % len(PALETTE)])
+        if not isinstance(colour, str) or not _COLOUR.fullmatch(colour):
+            raise RulesError(f'{where}: topic {topic}: colour must be "#rrggbb", got {colour!r}')
         phrases = sorted(spec["phrases"], key=lambda ph: -len(ph["p"]))  # prefer longer phrases
         ci, cs, cjk = [], [], []
         for i, ph in enumerate(phrases):
@@ -68,12 +110,11 @@ def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
                 p for p in (_alternation(ci, re.IGNORECASE, words=True), _alternation(cs, 0, words=True)) if p
             )
             cjk_pattern = _alternation(cjk, 0, words=False)
-            excl = spec.get("exclude") or []
-            exclude = _alternation([f"(?:{e})(?!\\w)" for e in excl], re.IGNORECASE, words=True)
+            exclude = _exclusions(spec.get("exclude") or [])
         except re.error as exc:
             raise RulesError(f"{where}: topic {topic}: {exc}") from exc
         weights = tuple(float(ph["w"]) for ph in phrases)
-        topics.append(TopicRules(topic, spec.get("label", topic), patterns, cjk_pattern, weights, exclude))
+        topics.append(TopicRules(topic, spec.get("label", topic), colour, patterns, cjk_pattern, weights, exclude))
     return Ruleset(
         version=str(data["rules_version"]),
         threshold=float(data["threshold"]),
@@ -83,10 +124,50 @@ def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
     )
 
 
+def builtin_rules() -> dict:
+    """The built-in rules file (parsers/rules/topics.toml), parsed."""
+    return tomllib.loads(resources.files("parsers").joinpath("rules/topics.toml").read_text("utf-8"))
+
+
 @cache
 def default_ruleset() -> Ruleset:
-    raw = resources.files("parsers").joinpath("rules/topics.toml").read_text("utf-8")
-    return compile_ruleset(tomllib.loads(raw), "parsers/rules/topics.toml")
+    return compile_ruleset(builtin_rules(), "parsers/rules/topics.toml")
+
+
+def topic_ruleset(team_file: str | Path | None = None) -> Ruleset:
+    """The built-in topics, with a team's own file (``[topics] file``) layered on top when given.
+    Read again when the file changes (a long-lived ``silkwatch serve`` follows edits)."""
+    if not team_file:
+        return default_ruleset()
+    path = Path(team_file)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot read the topics file ([topics] file in the config): {exc.strerror}") from None
+    return _layered_ruleset(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _layered_ruleset(path: str, _mtime_ns: int, _size: int) -> Ruleset:
+    try:
+        team = tomllib.loads(Path(path).read_text("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RulesError(f"{path}: not a readable topics file: {exc}") from None
+    return compile_ruleset(layer_rules(builtin_rules(), team, path), path)
+
+
+def layer_rules(builtin: dict, team: dict, where: str) -> dict:
+    """A team's rules over the built-in ones: its topics added after them (or replacing one of the
+    same name), its scoring settings overriding, both versions recorded."""
+    version = team.get("rules_version")
+    if not isinstance(version, str) or not version.strip():
+        raise RulesError(f'{where}: needs rules_version = "..." (recorded with every label it makes)')
+    topics = team.get("topics", {})
+    if not isinstance(topics, dict):
+        raise RulesError(f"{where}: topics must be [topics.NAME] tables")
+    settings = {k: team[k] for k in ("threshold", "title_weight", "max_repeats") if k in team}
+    return {**builtin, **settings, "topics": {**builtin["topics"], **topics},
+            "rules_version": f"{builtin['rules_version']}+{version.strip()}"}  # fmt: skip
 
 
 def _matches(rules: TopicRules, original: str, text: str, field: str) -> list[tuple[int, Match]]:

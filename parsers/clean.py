@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from parsers.measure import REPEATED_LINE_MAX_WORDS, TEASER_MIN_WORDS, word_count
 from parsers.text import collapse_whitespace, line_key, normalise_text
-
-REPEATED_LINE_MAX_WORDS = 40  # a repeated line this short is a caption/link, not a paragraph
-TEASER_MIN_WORDS = 6
 
 
 @dataclass(frozen=True)
 class LineRule:
     name: str
     regex: re.Pattern[str]
-    max_words: int | None = None
+    max_words: int | None = None  # counted with ``parsers.measure.word_count``
     ends_story: bool = False
 
 
@@ -85,11 +83,28 @@ def default_line_rules() -> tuple[LineRule, ...]:
 
 
 def match_line_rule(line: str, rules: tuple[LineRule, ...] | None = None) -> tuple[LineRule, dict] | None:
-    """The first rule whose pattern matches the whole (whitespace-collapsed) line, with its captures."""
+    """The first rule whose pattern matches the whole (whitespace-collapsed) line, with its captures.
+    A table row as trafilatura writes it ("| 编辑：金金 | 来源：千龙网 |") matches when each of its
+    cells does: the rule of its first cell, with the captures of all. A row never ends the story:
+    on a page laid out in a table, the story's rows may come after the comment form's."""
     line = collapse_whitespace(line)
     if not line:
         return None
-    words = len(line.split())
+    cells = [cell.strip() for cell in _CELL_BORDER.split(line[1:-1])] if _TABLE_ROW.fullmatch(line) else []
+    if any(cells):
+        hits = [_match_whole_line(cell, rules) for cell in cells if cell]
+        if not all(hits):
+            return None
+        return replace(hits[0][0], ends_story=False), {k: v for _, found in reversed(hits) for k, v in found.items()}
+    return _match_whole_line(line, rules)
+
+
+_TABLE_ROW = re.compile(r"\|.*\|")
+_CELL_BORDER = re.compile(r"(?<!\\)\|")  # trafilatura writes a "|" inside a cell as "\|"
+
+
+def _match_whole_line(line: str, rules: tuple[LineRule, ...] | None) -> tuple[LineRule, dict] | None:
+    words = word_count(line)
     for rule in rules if rules is not None else default_line_rules():
         if rule.max_words is not None and words > rule.max_words:
             continue
@@ -152,7 +167,7 @@ def _drop_repeated_lines(kept, removed):
     out, seen = [], set()
     for no, line in kept:
         key = normalise_text(line)
-        if counts[key] > 1 and len(line.split()) <= REPEATED_LINE_MAX_WORDS:
+        if counts[key] > 1 and word_count(line) <= REPEATED_LINE_MAX_WORDS:
             removed.append(Removed(no, "repeated line (caption, link or headline)", line))
         elif key in seen:
             removed.append(Removed(no, "duplicate paragraph", line))
@@ -167,7 +182,7 @@ def _drop_teasers(kept, removed):
     for i, (no, line) in enumerate(kept):
         nxt = kept[i + 1][1] if i + 1 < len(kept) else ""
         key, next_key = line_key(line), line_key(nxt)
-        if len(line.split()) >= TEASER_MIN_WORDS and len(next_key) > len(key) and next_key.startswith(key):
+        if word_count(line) >= TEASER_MIN_WORDS and len(next_key) > len(key) and next_key.startswith(key):
             removed.append(Removed(no, "teaser repeats the next paragraph", line))
         else:
             out.append((no, line))

@@ -6,15 +6,14 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from parsers.clean import clean_text
-from parsers.dates import best_date, date_from_url, parse_iso_date
+from parsers.dates import reconcile_dates
 from parsers.dedupe import content_hash
 from parsers.extract import ExtractedPage
 from parsers.feeds import FeedEntry
+from parsers.measure import MIN_SUMMARY_WORDS, TITLE_MAX_COLUMNS, truncate, word_count
 from parsers.model import ArticleCopy
 from parsers.text import detect_language
 from parsers.urls import canonical_url
-
-MIN_SUMMARY_WORDS = 8  # a feed summary shorter than this is not worth storing as an article
 
 
 def copy_from_entry(
@@ -24,11 +23,12 @@ def copy_from_entry(
     page: ExtractedPage | None,
     now: datetime,
     feed_language: str | None = None,
+    feed_timezone: str | None = None,
 ) -> ArticleCopy | None:
     """The copy to store: the page's clean text, or the feed's summary when the page gave nothing.
 
-    Dates, in order of trust: the feed entry (it has a time and a zone), the page's metadata, a date
-    in the URL. Dates before 1990 or in the future are not trusted (kept as ``date_note``).
+    Its date: the feed entry's and the page's, reconciled (``parsers.dates.reconcile_dates``), else
+    the URL's; each kept with where it was found. Untrusted dates are kept as ``date_note``.
     """
     url = entry.link or entry.key
     if page is not None and page.canonical_url:
@@ -39,29 +39,33 @@ def copy_from_entry(
         title, text, removed, text_from = page.title or entry.title, page.text, page.removed, "page"
     else:
         cleaned = clean_text(entry.summary, title=entry.title)
-        if len(cleaned.text.split()) < MIN_SUMMARY_WORDS:
+        if word_count(cleaned.text) < MIN_SUMMARY_WORDS:
             return None
         title, text, removed, text_from = entry.title, cleaned.text, cleaned.removed, "feed-summary"
-    dated = best_date(
-        [
-            (entry.published, "feed"),
-            (parse_iso_date(page.date) if page else None, "page"),
-            (date_from_url(url), "url"),
-        ],
-        now,
-    )
+    language = detect_language(text) or feed_language
+    dates = reconcile_dates(
+        entry.published, entry.date_found, page.date if page else None, url, now,
+        language=language, timezone=feed_timezone,
+    )  # fmt: skip
+    dated = dates.chosen
     return ArticleCopy(
         url=url,
-        title=title or text.split("\n", 1)[0][:120],
+        title=title or truncate(text.split("\n", 1)[0], TITLE_MAX_COLUMNS),
         text=text,
         source_name=feed_name or (page.sitename if page else None),
         published_at=dated.value,
         published_from=dated.source,
-        language=detect_language(text) or feed_language,
+        language=language,
         content_hash=content_hash(text),
         feed_url=feed_url,
         text_from=text_from,
         author=(page.author if page else None) or entry.author,
-        date_note="; ".join(note for note in (entry.date_note, dated.note) if note) or None,
+        date_note="; ".join(n for n in (entry.date_note, page.date_note if page else None, dated.note) if n) or None,
+        feed_published_at=dates.feed_published_at,
+        feed_date_found=dates.feed_date_found,
+        page_published_at=dates.page_published_at,
+        page_date_found=dates.page_date_found,
         removed=removed,
+        encoding=page.encoding if page else entry.encoding,
+        encoding_from=page.encoding_from if page else entry.encoding_from,
     )

@@ -1,22 +1,41 @@
-"""Article pages: HTML -> clean text and metadata, with trafilatura, then the same cleaner as seeds."""
+"""Article pages: HTML -> clean text and metadata, with trafilatura, then the same cleaner as seeds.
+
+The page's bytes are decoded first (``parsers.decode``: BOM, HTTP charset, ``<meta charset>``,
+detection), so trafilatura always gets text, never bytes whose encoding it would have to guess."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from html import unescape
 
 from parsers.clean import Removed, clean_text
+from parsers.dates import StatedDate, date_from_url
+from parsers.decode import decode
+from parsers.measure import MIN_PAGE_WORDS, word_count
+from parsers.pagedates import MIN_HEADLINE_CHARS, page_date
 from parsers.text import collapse_whitespace
 
-MIN_WORDS = 25  # fewer words than this is a teaser or a failed extraction, not an article
 # Extraction time grows with the markup (about 0.6 s per MB here): a page with more markup than this,
 # scripts and styles aside, is not an article page worth the time. Real article pages have far less.
 MAX_MARKUP_BYTES = 4 * 1024 * 1024
+# trafilatura (htmldate) searches the whole page for a date by default, copyright lines and lists of
+# related articles included; silkwatch reads the page's date itself (parsers/pagedates.py).
+TRAFILATURA_DATE_PARAMS = {"extensive_search": False, "original_date": True}
 _MAGIC = (
     (b"%PDF-", "PDF"), (b"\x89PNG", "PNG image"), (b"GIF8", "GIF image"), (b"\xff\xd8\xff", "JPEG image"),
     (b"RIFF", "RIFF media"), (b"PK\x03\x04", "ZIP archive"), (b"\x1f\x8b", "gzip data"), (b"\x00\x00\x01\x00", "icon"),
 )  # fmt: skip
 _SCRIPT_OR_STYLE = re.compile(rb"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# lxml refuses text that still carries an XML encoding declaration (trafilatura then hands it UTF-8
+# bytes, which libxml2 would read in the declared encoding): once decoded, the declaration goes.
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+# "-新华网", " | РИА Новости", "_新闻中心_新浪网" after the headline; "新浪网_" before it
+_SITE_NAME_AFTER = re.compile(r"\s*[-_|｜–—]+\s*[^-_|｜–—\s][^|｜]{0,40}")
+_SITE_NAME_BEFORE = re.compile(r"[^|｜]{1,40}?[^-_|｜–—\s]\s*[-_|｜–—]+\s*")
 
 
 @dataclass
@@ -24,10 +43,27 @@ class ExtractedPage:
     title: str | None
     text: str
     author: str | None
-    date: str | None  # as trafilatura found it (ISO date), unvalidated
+    date: StatedDate | None  # as the page states it (parsers/pagedates.py), not yet in UTC
     sitename: str | None
     canonical_url: str | None  # the page's own rel=canonical / og:url, when it declares one
     removed: list[Removed] = field(default_factory=list)
+    encoding: str | None = None  # what the page was read in, and why (``parsers.decode``)
+    encoding_from: str | None = None
+    date_note: str | None = None  # when the page's own dates disagreed, which was kept
+
+
+def headline_without_site_name(title: str, html: str) -> str:
+    """``title`` without the site's name when the page's ``<h1>`` is the rest of it: a <title> is
+    often "headline-新华网" or "新浪网_headline", and trafilatura keeps it whole."""
+    for match in _H1.finditer(html):
+        heading = collapse_whitespace(unescape(_TAG.sub("", match.group(1))))
+        if len(heading) < MIN_HEADLINE_CHARS or heading == title or 2 * len(heading) <= len(title):
+            continue  # a site's logo in an <h1> is not the headline the title holds
+        if title.startswith(heading) and _SITE_NAME_AFTER.fullmatch(title[len(heading) :]):
+            return heading
+        if title.endswith(heading) and _SITE_NAME_BEFORE.fullmatch(title[: -len(heading)]):
+            return heading
+    return title
 
 
 def page_problem(body: bytes) -> str | None:
@@ -43,23 +79,35 @@ def page_problem(body: bytes) -> str | None:
     return None
 
 
-def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | None:
-    """Main text and metadata of an article page; None when nothing article-like is found."""
+def extract_page(
+    html: bytes | str, url: str | None = None, content_type: str | None = None, context: datetime | None = None
+) -> ExtractedPage | None:
+    """Main text and metadata of an article page; None when nothing article-like is found.
+    ``html`` as fetched (decoded here, ``content_type`` giving the server's charset) or as text;
+    ``context`` (the feed's date, else today) gives a yearless dateline its year."""
     import trafilatura  # imported on first use: a run with no new page never pays for it
 
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    decoded = decode(html, content_type) if isinstance(html, bytes) else None
+    text = _XML_DECLARATION.sub("", decoded.text if decoded else html, count=1)
+    doc = trafilatura.bare_extraction(
+        text, url=url, with_metadata=True, include_comments=False, date_extraction_params=TRAFILATURA_DATE_PARAMS
+    )
     if doc is None or not doc.text:
         return None
-    title = collapse_whitespace(doc.title) if doc.title else None
+    title = headline_without_site_name(collapse_whitespace(doc.title), text) if doc.title else None
     cleaned = clean_text(doc.text, title=title)
-    if len(cleaned.text.split()) < MIN_WORDS:
+    if word_count(cleaned.text) < MIN_PAGE_WORDS:
         return None
+    dated = page_date(text, title, doc.text, (date_from_url(url) if url else None) or context)
     return ExtractedPage(
         title=title,
         text=cleaned.text,
         author=collapse_whitespace(doc.author or "") or None,
-        date=doc.date or None,
+        date=dated.stated,
+        date_note=dated.note,
         sitename=collapse_whitespace(doc.sitename or "") or None,
         canonical_url=doc.url if doc.url and doc.url != url else None,
         removed=cleaned.removed,
+        encoding=decoded.encoding if decoded else None,
+        encoding_from=decoded.encoding_from if decoded else None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import html
 import re
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 
 import feedparser
 
+from parsers.decode import Decoded, decode, encoding_for
 from parsers.text import collapse_whitespace
 from parsers.urls import canonical_url
 
@@ -32,13 +34,17 @@ class FeedEntry:
     author: str | None
     published: datetime | None  # as the feed states it, UTC
     date_note: str | None = None  # why a date the entry states could not be read
+    encoding: str | None = None  # the feed's encoding, and why (``parsers.decode``): its summary's
+    encoding_from: str | None = None
+    date_found: str | None = None  # which of the entry's dates ``published`` is, as written
 
 
 @dataclass
 class ParsedFeed:
     title: str | None
     version: str | None
-    encoding: str | None
+    encoding: str | None  # what the feed was read in, and why (``parsers.decode``)
+    encoding_from: str | None
     entries: list[FeedEntry] = field(default_factory=list)
     bozo: str | None = None  # why the feed is malformed, when it is but still yielded entries
     empty_entries: int = 0  # items with no link, title or text (they happen): skipped
@@ -54,81 +60,89 @@ def html_to_text(value: str) -> str:
 _IMPOSSIBLE_OFFSET = re.compile(r"[+-](?:1[5-9]|[2-9]\d):?\d\d\s*$|[+-]\d\d:?[6-9]\d\s*$")  # beyond ±14:59
 
 
-def _entry_date(entry) -> tuple[datetime | None, str | None]:
-    """The entry's date in UTC, or None with why a date it states could not be used."""
+def _entry_date(entry) -> tuple[datetime | None, str | None, str | None]:
+    """The entry's date in UTC, or None with why a date it states could not be used; and which
+    date it is, as written (``published 'Tue, 3 Jan 2006 19:57:00 +0300'``)."""
     for key in ("published", "updated", "created"):
         # `key in entry` first: feedparser's get() maps updated->published with a DeprecationWarning
         parsed = entry[f"{key}_parsed"] if f"{key}_parsed" in entry else None  # noqa: SIM401 - get() is what warns
         if parsed:
             if _IMPOSSIBLE_OFFSET.search(str(entry.get(key, ""))):  # feedparser reads +9999 as 99 h 99 min
-                return None, f"feed date {collapse_whitespace(str(entry[key]))[:60]!r} has an impossible time zone"
+                return (
+                    None,
+                    f"feed date {collapse_whitespace(str(entry[key]))[:60]!r} has an impossible time zone",
+                    None,
+                )
             try:
-                return datetime.fromtimestamp(calendar.timegm(parsed), UTC).replace(tzinfo=None), None
+                value = datetime.fromtimestamp(calendar.timegm(parsed), UTC).replace(tzinfo=None)
             except (OverflowError, ValueError, OSError):
-                return None, f"feed date {collapse_whitespace(str(entry.get(key, '')))[:60]!r} is out of range"
+                return None, f"feed date {collapse_whitespace(str(entry.get(key, '')))[:60]!r} is out of range", None
+            return value, None, f"{key} {collapse_whitespace(str(entry.get(key, '')))[:60]!r}"
     for key in ("published", "updated", "created"):
         if key in entry and collapse_whitespace(str(entry[key])):
-            return None, f"feed date {collapse_whitespace(str(entry[key]))[:60]!r} could not be read"
-    return None, None
+            return None, f"feed date {collapse_whitespace(str(entry[key]))[:60]!r} could not be read", None
+    return None, None, None
 
 
-_XML_DECL_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding=["']([A-Za-z0-9._-]+)["']""")
-_C1_BYTES = re.compile(rb"[\x80-\x9f]")
-_LATIN1_LABELS = {"iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii", "ascii"}
+def effective_content_type(data: bytes, content_type: str | None, decoded: Decoded | None = None) -> str:
+    """The Content-Type to read the feed with: its media type, and the charset ``parsers.decode``
+    chose (the feed's own declaration, the server's charset, or what detection found)."""
+    decoded = decoded or decode(data, content_type, "xml")
+    encoding = encoding_for(decoded.encoding, ascii_compatible=False)
+    return f"{_media_type(content_type)}; charset={encoding.codec if encoding else decoded.encoding}"
 
 
-def effective_content_type(data: bytes, content_type: str | None) -> str | None:
-    """The content type to decode with. Servers often send a default charset that the feed's own
-    XML declaration contradicts; the declaration is written by the feed's producer, so it wins.
-    Without a declaration, bytes that are valid UTF-8 but labelled Latin-1 are read as UTF-8."""
-    declared = _XML_DECL_ENCODING.match(data[:300])
-    if declared and declared.group(1).decode().lower() in _LATIN1_LABELS and _C1_BYTES.search(data):
-        # Bytes 0x80-0x9F are control characters in ISO-8859-1 but quotes and dashes in windows-1252,
-        # which is what such feeds are written in (the WHATWG Encoding Standard reads the label so too).
-        return f"{(content_type or 'application/xml').partition(';')[0].strip()}; charset=windows-1252"
-    if not content_type or "charset=" not in content_type.lower():
-        return content_type
-    media_type, _, params = content_type.partition(";")
-    charset = params.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
-    if declared:
-        return media_type.strip() or None
-    if charset in _LATIN1_LABELS and not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return content_type
-        return f"{media_type.strip()}; charset=utf-8"
-    return content_type
+def feedparser_result(
+    data: bytes, url: str = "", content_type: str | None = None, decoded: Decoded | None = None
+) -> feedparser.FeedParserDict:
+    """feedparser's own result for the bytes, read in the encoding ``parsers.decode`` chose.
 
-
-def _replace_invalid_utf8(data: bytes, content_type: str | None) -> bytes:
-    """A feed that says it is UTF-8 but holds a few invalid bytes: those bytes become U+FFFD. Left
-    alone, feedparser would decode the whole feed as windows-1252 and every non-ASCII word would be
-    stored garbled."""
-    declared = _XML_DECL_ENCODING.match(data[:300])
-    charset = (content_type or "").lower().partition("charset=")[2].strip(" \"'")
-    encoding = (charset or (declared.group(1).decode() if declared else "")).lower()
-    if encoding not in ("utf-8", "utf8") or data.isascii():
-        return data
+    feedparser decodes by itself first, and its result (``encoding`` and ``bozo`` included) is kept
+    whenever it reads the text as the decoder does. Where they differ (a Latin-1 label over
+    windows-1252 quotes, a server charset the feed contradicts, a feed with no declaration, a few
+    invalid bytes in UTF-8) it parses again, in the decoder's encoding."""
+    decoded = decoded or decode(data, content_type, "xml")
+    parsed = _feedparser_parse(data, url, content_type)
+    if not decoded.confident or _reads_alike(parsed.get("encoding"), data, decoded):
+        return parsed
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("utf-8", errors="replace").encode("utf-8")
-    return data
+        data.decode(encoding_for(decoded.encoding, ascii_compatible=False).codec)
+    except (UnicodeDecodeError, AttributeError):  # damaged bytes, whose invalid sequences became U+FFFD
+        return _feedparser_parse(decoded.text.encode("utf-8"), url, f"{_media_type(content_type)}; charset=utf-8")
+    return _feedparser_parse(data, url, effective_content_type(data, content_type, decoded))
 
 
-def feedparser_result(data: bytes, url: str = "", content_type: str | None = None) -> feedparser.FeedParserDict:
-    """feedparser's own result for the bytes, decoded as ``effective_content_type`` says."""
-    content_type = effective_content_type(data, content_type)
-    data = _replace_invalid_utf8(data, content_type)
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").partition(";")[0].strip() or "application/xml"
+
+
+def _feedparser_parse(data: bytes, url: str, content_type: str | None) -> feedparser.FeedParserDict:
     headers = {"content-type": content_type, "content-location": url} if content_type else None
     return feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+
+
+def _reads_alike(label: str | None, data: bytes, decoded: Decoded) -> bool:
+    """feedparser, reading ``data`` in the encoding ``label`` names, gets the decoder's text."""
+    theirs = encoding_for(label, ascii_compatible=False) if label else None
+    ours = encoding_for(decoded.encoding, ascii_compatible=False)
+    if theirs is None or ours is None:
+        return False
+    if codecs.lookup(theirs.codec).name == codecs.lookup(ours.codec).name:
+        return True
+    try:
+        return data.decode(theirs.codec).removeprefix("\ufeff") == decoded.text
+    except UnicodeDecodeError:
+        return False
 
 
 def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0 or Atom bytes. Malformed feeds that still yield entries are used and
     flagged (``bozo``); a document with no entries and no feed element is a ``FeedError``."""
-    parsed = feedparser_result(data, url, content_type)
+    decoded = decode(data, content_type, "xml")
+    parsed = feedparser_result(data, url, content_type, decoded)
+    if not decoded.confident and not _reads_alike(parsed.get("encoding"), data, decoded):
+        # too few bytes for our detector's guess, and feedparser's own reading was kept: record that
+        decoded = Decoded("", parsed.get("encoding") or decoded.encoding, "detected (by feedparser)", False)
     bozo = None
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
@@ -140,7 +154,8 @@ def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> P
     feed = ParsedFeed(
         title=collapse_whitespace(parsed.feed.get("title", "")) or None,
         version=parsed.get("version") or None,
-        encoding=parsed.get("encoding"),
+        encoding=decoded.encoding,
+        encoding_from=decoded.encoding_from,
         bozo=bozo,
     )
     raw_links = [(entry.get("link") or "").strip() for entry in parsed.entries]
@@ -163,7 +178,7 @@ def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> P
         if key in seen:
             continue
         seen.add(key)
-        published, date_note = _entry_date(entry)
+        published, date_note, date_found = _entry_date(entry)
         feed.entries.append(
             FeedEntry(
                 key=key,
@@ -174,6 +189,9 @@ def parse_feed(data: bytes, url: str = "", content_type: str | None = None) -> P
                 author=collapse_whitespace(entry.get("author", "")) or None,
                 published=published,
                 date_note=date_note,
+                encoding=decoded.encoding,
+                encoding_from=decoded.encoding_from,
+                date_found=date_found,
             )
         )
     return feed

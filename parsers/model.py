@@ -7,8 +7,6 @@ from datetime import datetime
 
 from parsers.clean import Removed
 
-TOPICS = ("SCO", "BRI", "security", "trade")
-
 
 @dataclass(frozen=True)
 class Match:
@@ -53,6 +51,12 @@ class ArticleCopy:
     feed_url: str | None = None
     text_from: str = "text"  # "text" (a seed), "page" (extracted), "feed-summary" (page unusable)
     author: str | None = None
-    date_note: str | None = None  # why a stated date was not trusted
+    date_note: str | None = None  # why a stated date was not trusted, or how two were reconciled
+    feed_published_at: datetime | None = None  # the feed entry's date (UTC), whether chosen or not
+    feed_date_found: str | None = None  # which of the entry's dates, as written
+    page_published_at: datetime | None = None  # the page's stated date placed in UTC, chosen or not
+    page_date_found: str | None = None  # where on the page, as written, and in which zone
+    encoding: str | None = None  # what the copy's bytes were read in (``parsers.decode``)
+    encoding_from: str | None = None  # and why: bom, http, meta, xml-declaration, detected (...)
     removed: list[Removed] = field(default_factory=list)
     topics: list[TopicLabel] = field(default_factory=list)

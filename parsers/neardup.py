@@ -1,11 +1,13 @@
-"""Near-duplicate detection: MinHash signatures over word shingles, banded for LSH.
+"""Near-duplicate detection: MinHash signatures over word (or Chinese character) shingles, banded for LSH.
 
 Why our own and not datasketch: signatures must be stable across processes and versions (they are
 stored in the warehouse), and hashing whole batches with numpy is several times faster than
 updating a MinHash object shingle by shingle.
 
 - Shingles: overlapping runs of ``SHINGLE`` words of the normalised text (case, quotes and dashes
-  folded), each hashed to 32 bits (CRC-32 per word, combined with numpy).
+  folded), each hashed to 32 bits (CRC-32 per word, combined with numpy). Chinese and Japanese have
+  no spaces: there each Han or kana character is a token (digits and Latin words among them stay
+  words), and a text that is mostly such characters is shingled in runs of ``CJK_SHINGLE`` tokens.
 - Signature: ``NUM_PERM`` minimums of multiply-shift hashes of the shingle hashes (uint32 each).
 - LSH: the signature cut into ``BANDS`` bands of ``ROWS`` rows; two texts sharing one band are
   candidates, then verified: estimated Jaccard similarity, or containment for a shortened copy.
@@ -21,22 +23,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from parsers.measure import CJK_CHARACTER, CJK_CHARS_PER_WORD
 from parsers.text import normalise_text
 
 SHINGLE = 4
+CJK_SHINGLE = 6  # characters: the span of 4 words (4 x 1.4 characters, parsers/measure.py); chosen with make eval
 NUM_PERM = 128
 BANDS = 32
 ROWS = NUM_PERM // BANDS
 MAX_WORDS = 2000  # longer texts are signed on their first 2,000 words (a story's identity is early)
+MAX_CJK_TOKENS = int(MAX_WORDS * CJK_CHARS_PER_WORD)  # the same length of Chinese, in characters
 JACCARD_THRESHOLD = 0.5  # estimated Jaccard at or above: the same article
 CONTAINMENT_THRESHOLD = 0.8  # or: the smaller copy's shingles mostly inside the larger (a shortened copy)
 MIN_SHINGLES = 8  # texts shorter than this are only deduplicated exactly
 
 _WORD = re.compile(r"\w+")
+_CJK_TOKEN = re.compile(
+    rf"{CJK_CHARACTER.pattern}|(?:(?!{CJK_CHARACTER.pattern})\w)+"
+)  # a Han or kana character, or a word
 _rng = np.random.default_rng(20261123)  # fixed: stored signatures must stay comparable
 _A = (_rng.integers(1, 2**63, NUM_PERM, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)  # odd multipliers
 _B = _rng.integers(0, 2**63, NUM_PERM, dtype=np.uint64)
-_MIX = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646C][:SHINGLE], dtype=np.uint64)
+_MIX = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646C], dtype=np.uint64)
 _BAND_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -49,15 +57,27 @@ class Signature:
         return band_keys(self.values)
 
 
+def shingle_tokens(text: str) -> tuple[list[str], int]:
+    """The tokens shingles are made of, and the shingle size: words, or characters for Chinese."""
+    normalised = normalise_text(text)
+    if not CJK_CHARACTER.search(normalised):
+        return _WORD.findall(normalised)[:MAX_WORDS], SHINGLE
+    tokens = _CJK_TOKEN.findall(normalised)
+    cjk = sum(1 for t in tokens if CJK_CHARACTER.match(t))
+    if cjk * 2 < len(tokens):  # mostly spaced words, with a few Chinese characters among them
+        return tokens[:MAX_WORDS], SHINGLE
+    return tokens[:MAX_CJK_TOKENS], CJK_SHINGLE
+
+
 def shingle_hashes(text: str) -> np.ndarray:
-    """Distinct 32-bit hashes of the text's word shingles."""
-    words = _WORD.findall(normalise_text(text))[:MAX_WORDS]
-    if len(words) < SHINGLE:
+    """Distinct 32-bit hashes of the text's shingles."""
+    words, size = shingle_tokens(text)
+    if len(words) < size:
         return np.zeros(0, dtype=np.uint64)
     w = np.fromiter((zlib.crc32(x.encode()) for x in words), dtype=np.uint64, count=len(words))
-    n = len(words) - SHINGLE + 1
+    n = len(words) - size + 1
     combined = np.zeros(n, dtype=np.uint64)
-    for i in range(SHINGLE):
+    for i in range(size):
         combined += w[i : i + n] * _MIX[i]  # wraps modulo 2**64, as intended
     return np.unique(combined >> np.uint64(32))
 

@@ -10,33 +10,31 @@ import re
 from datetime import UTC, datetime
 
 from parsers.clean import Removed, clean_text, match_line_rule
-from parsers.dates import DatedFrom, check_plausible
+from parsers.dates import DatedFrom, check_plausible, outlet_zone, parse_stated, to_utc
+from parsers.decode import Decoded, decode
 from parsers.dedupe import content_hash
+from parsers.measure import HEADLINE_MAX_WORDS, MIN_SEED_WORDS, TITLE_MAX_COLUMNS, truncate, word_count
 from parsers.model import ArticleCopy
-from parsers.text import collapse_whitespace, detect_language, split_sentences, truncate_words
+from parsers.text import collapse_whitespace, detect_language, split_sentences
 
-HEADLINE_MAX_WORDS = 25
 HEADLINE_SEARCH_LINES = 3  # the headline is among the first few non-boilerplate lines, or absent
-TITLE_MAX_CHARS = 120
 _DATELINE = re.compile(r"^\s*(\([^)]{2,40}\)|[A-Z][A-Z .,'-]{2,40}(\([^)]*\))?\s*[-–—:])\s*")
-_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 
 
 class SeedError(ValueError):
     """A seed cannot be used; the message names the file and the reason."""
 
 
-def decode_seed(name: str, data: bytes) -> str:
-    """Decode a seed file's bytes: UTF-8 (with or without BOM), or UTF-16 with a BOM."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+def decode_seed(name: str, data: bytes) -> Decoded:
+    """Decode a seed file's bytes (``parsers.decode``, as plain text: a BOM, else UTF-8, else the
+    encoding detected). Bytes too few to detect from are refused rather than guessed at."""
+    decoded = decode(data, document="text")
+    if not decoded.confident:
+        first = next(i for i, byte in enumerate(data) if byte > 0x7F)
         raise SeedError(
-            f"{name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "convert it to UTF-8 and run again"
-        ) from exc
+            f"{name}: not UTF-8 text (byte 0x{data[first]:02x} at offset {first}); convert it to UTF-8 and run again"
+        )
+    return decoded
 
 
 def parse_seed(name: str, text: str) -> ArticleCopy:
@@ -48,11 +46,13 @@ def parse_seed(name: str, text: str) -> ArticleCopy:
     headline = find_headline(text)
     cleaned = clean_text(text, title=headline)
     body = cleaned.text
-    if len(body.split()) < 20:
-        raise SeedError(f"{name}: no article text left after removing boilerplate ({len(body.split())} words)")
+    words = word_count(body)
+    if words < MIN_SEED_WORDS:
+        raise SeedError(f"{name}: no article text left after removing boilerplate ({words} words)")
     removed = _mark_title_line(cleaned.removed)
     title = headline or title_from_lede(body)
-    dated = stated_date(cleaned.captures.get("published"))
+    language = detect_language(body)
+    dated = stated_date(cleaned.captures.get("published"), language=language)
     return ArticleCopy(
         url=f"seed:{name}",
         title=title,
@@ -61,7 +61,7 @@ def parse_seed(name: str, text: str) -> ArticleCopy:
         published_at=dated.value,
         published_from=dated.source,
         date_note=dated.note,
-        language=detect_language(body),
+        language=language,
         content_hash=content_hash(body),
         removed=removed,
     )
@@ -83,28 +83,25 @@ def find_headline(text: str) -> str | None:
 
 
 def is_headline_like(line: str) -> bool:
-    words = line.split()
-    return 2 <= len(words) <= HEADLINE_MAX_WORDS and not line.rstrip("\"'”’ ").endswith((".", ",", ";", ":"))
+    """A line of 2 to ``HEADLINE_MAX_WORDS`` words that does not end as a sentence or clause does."""
+    ends_like_prose = line.rstrip("\"'”’」』 ").endswith((".", ",", ";", ":", "。", "，", "；", "："))
+    return 2 <= word_count(line) <= HEADLINE_MAX_WORDS and not ends_like_prose
 
 
 def title_from_lede(body: str) -> str:
     """For a text without a headline: its first sentence, dateline removed, cut to a title's length."""
     first = split_sentences(body)[0] if body.strip() else ""
-    first = _DATELINE.sub("", first).rstrip(".")
-    return truncate_words(first, TITLE_MAX_CHARS)
+    first = _DATELINE.sub("", first).rstrip(".。")
+    return truncate(first, TITLE_MAX_COLUMNS)
 
 
-def stated_date(value: str | None, now: datetime | None = None) -> DatedFrom:
-    """A date the text states (seeds give no timezone: kept as written), checked for plausibility
-    like every other date (parsers/dates.py): an implausible one becomes a note, not a value."""
-    parsed = None
-    if value:
-        for fmt in _DATE_FORMATS:
-            try:
-                parsed = datetime.strptime(value.strip().replace("t", "T"), fmt)
-                break
-            except ValueError:
-                continue
+def stated_date(value: str | None, now: datetime | None = None, language: str | None = None) -> DatedFrom:
+    """A date the text states, read as pages' dates are (parsers/dates.py: Chinese, Russian, English
+    and ISO forms), placed in UTC by the zone it states, else its language's when that has one zone
+    (Chinese); a seed has no host, so an English or Russian time without a zone is kept as written.
+    Checked for plausibility like every other date: an implausible one becomes a note, not a value."""
+    stated = parse_stated(value)
+    parsed = to_utc(stated, *outlet_zone(None, language))[0] if stated else None
     return check_plausible(parsed, "text", now or datetime.now(UTC).replace(tzinfo=None))
 
 

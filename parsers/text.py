@@ -6,6 +6,8 @@ import re
 import unicodedata
 from collections import Counter
 
+from parsers.measure import SUMMARY_MAX_COLUMNS, columns, is_wide, truncate
+
 # Typographic variants mapped to one form, so that re-typed quotes and dashes compare equal.
 _UNIFY = str.maketrans(
     {
@@ -59,11 +61,16 @@ def line_key(line: str) -> str:
 
 
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "sen", "rep", "gov", "prof", "no", "vs"}
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9А-ЯЁ])")
+# A sentence ends at . ! ? before a space and a capital or digit, or at Chinese 。！？ (with a
+# closing quote or bracket after it), which need no space after them.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9А-ЯЁ])"
+    r"|(?:(?<=[。！？])|(?<=[。！？][”’」』）)]))(?![”’」』）)])\s*(?=\S)"
+)
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences; conservative around abbreviations and initials."""
+    """Split prose into sentences (Chinese too); conservative around abbreviations and initials."""
     out: list[str] = []
     for raw in text.split("\n"):
         start = 0
@@ -80,23 +87,24 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in out if s]
 
 
-def summarise(text: str, max_sentences: int = 2, max_chars: int = 320) -> str:
+def summarise(text: str, max_sentences: int = 2, max_columns: int = SUMMARY_MAX_COLUMNS) -> str:
     """The first one or two sentences of ``text``, cut at a word boundary if very long."""
-    chosen: list[str] = []
-    for sentence in split_sentences(text):
-        if chosen and len(" ".join([*chosen, sentence])) > max_chars:
+    chosen = ""
+    for count, sentence in enumerate(split_sentences(text), start=1):
+        longer = join_sentences(chosen, sentence)
+        if chosen and columns(longer) > max_columns:
             break
-        chosen.append(sentence)
-        if len(chosen) >= max_sentences:
+        chosen = longer
+        if count >= max_sentences:
             break
-    return truncate_words(" ".join(chosen), max_chars)
+    return truncate(chosen, max_columns)
 
 
-def truncate_words(text: str, max_chars: int) -> str:
-    if len(text) <= max_chars:
-        return text
-    cut = text[: max_chars - 1].rsplit(" ", 1)[0].rstrip(",;:–—- ")
-    return cut + "…"
+def join_sentences(first: str, second: str) -> str:
+    """Two sentences as one text: a space between them, but none after a Chinese sentence."""
+    if not first:
+        return second
+    return first + ("" if is_wide(first[-1]) else " ") + second
 
 
 _SCRIPT_LANGUAGE = (

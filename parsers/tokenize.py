@@ -4,7 +4,10 @@
 - Cyrillic: case folded, ё as е, cut to its first 5 letters (a prefix match standing in for a
   stemmer: Астана, Астане, Астаной -> астан).
 - Chinese: overlapping character bigrams of every run of Han characters (single characters alone).
-Aliases from ``rules/entities.toml`` expand a query to every spelling of the entity it names.
+Aliases from ``rules/entities.toml`` expand a query to every spelling of the entity it names, and
+to the entity itself: each article's index also holds an ``entity:<id>`` term per mention the
+tagger found (``parsers.entities``), so "Tokayev" finds Токаеву and 托卡耶夫, whose bigrams alone
+could not be told from other names ending in 耶夫.
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from importlib import resources
+
+from parsers.entities import tag_entities
+from parsers.measure import SNIPPET_COLUMNS, columns
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+|[^\W\d_][\w'’-]*[^\W_]|[^\W_]+")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
@@ -106,11 +113,22 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def term_counts(title: str, text: str, title_weight: int = 3) -> Counter:
-    """Term frequencies of an article, a title term counting ``title_weight`` times."""
+ENTITY_TERM = "entity:"  # the index term of an entity mention: entity:<id> (no word can look like it)
+
+
+def term_counts(
+    title: str, text: str, title_weight: int = 3, mentions: Iterable[tuple[str, str]] | None = None
+) -> Counter:
+    """Term frequencies of an article, a title term counting ``title_weight`` times, with an
+    ``entity:<id>`` term per entity mention (``mentions``: the article's (entity id, field) pairs
+    when already tagged; else it is tagged here)."""
     counts = Counter(terms(text))
     for term, n in Counter(terms(title)).items():
         counts[term] += n * title_weight
+    if mentions is None:
+        mentions = [(m.entity_id, m.field) for m in tag_entities(title, text)]
+    for entity_id, field in mentions:
+        counts[ENTITY_TERM + entity_id] += title_weight if field == "title" else 1
     return counts
 
 
@@ -135,8 +153,9 @@ def query_terms(query: str) -> tuple[dict[str, str], list[str]]:
     """The terms a query searches for, each with the concept it counts toward, and its quoted phrases.
 
     A plain term is its own concept. Every spelling of an entity the query names (Rakhmon: Rahmon,
-    Рахмон, 拉赫蒙, ...) counts toward one concept, so an article is not rewarded twice for using
-    two spellings of one name.
+    Рахмон, ...) and the entity's own term count toward one concept, whose frequency in an article
+    is the largest of theirs (``warehouse.search``), so an article is not rewarded twice for using
+    two spellings of one name, and one indexed before entity terms existed is still found.
     """
     phrases = [p.strip() for p in re.findall(r'"([^"]+)"', query) if p.strip()]
     base = terms(query.replace('"', " "))
@@ -144,31 +163,66 @@ def query_terms(query: str) -> tuple[dict[str, str], list[str]]:
     for alias, (entity, every) in alias_groups().items():
         n = len(alias)
         if any(tuple(base[i : i + n]) == alias for i in range(len(base) - n + 1)):
-            for t in sorted(every):
-                concepts[t] = f"entity:{entity}"
+            for t in (*sorted(every), ENTITY_TERM + entity):
+                concepts[t] = ENTITY_TERM + entity
     return concepts, phrases
 
 
-def snippet(text: str, matched: set[str], width: int = 240, mark: tuple[str, str] = ("**", "**")) -> str:
-    """The passage of ``text`` with the most matched terms, the words that match marked."""
-    words = text.split()
-    if not words:
+_SNIPPET_UNIT = re.compile(
+    r"[\u4e00-\u9fff\u3400-\u4dbf]|[^\s\u4e00-\u9fff\u3400-\u4dbf]+"
+)  # a Han character, or a word
+_WORD_PUNCTUATION = ".,;:!?()[]\"“”'‘’«»"
+
+
+def snippet(text: str, matched: set[str], width: int = SNIPPET_COLUMNS, mark: tuple[str, str] = ("**", "**")) -> str:
+    """The passage of ``text`` (at most ``width`` columns) with the most matched terms, the words
+    that match marked. Chinese, which has no spaces, is read character by character: a run of
+    characters that forms matched bigrams is marked as one."""
+    units = list(_SNIPPET_UNIT.finditer(text))
+    if not units:
         return ""
-    hits = [any(t in matched for t in normalise_token(w.casefold().strip(".,;:!?()[]\"“”'‘’«»"))) for w in words]
+    han = [bool(_HAN.match(u.group())) for u in units]
+    hits = [
+        not is_han and any(t in matched for t in normalise_token(u.group().casefold().strip(_WORD_PUNCTUATION)))
+        for u, is_han in zip(units, han, strict=True)
+    ]
+    for i in range(len(units)):  # Han: both characters of a matched bigram, or a lone matched character
+        joined_next = i + 1 < len(units) and han[i] and han[i + 1] and units[i].end() == units[i + 1].start()
+        if joined_next and units[i].group() + units[i + 1].group() in matched:
+            hits[i] = hits[i + 1] = True
+        joined_prev = i > 0 and han[i - 1] and units[i - 1].end() == units[i].start()
+        if han[i] and not joined_next and not joined_prev and units[i].group() in matched:
+            hits[i] = True
+    # each unit's columns, and one for the space after it (none between two Chinese characters)
+    cost = [columns(u.group()) + (0 if i + 1 < len(units) and units[i + 1].start() == u.end() else 1)
+            for i, u in enumerate(units)]  # fmt: skip
     size = 0
     window = 0
-    while window < len(words) and size + len(words[window]) + 1 <= width:
-        size += len(words[window]) + 1
+    while window < len(units) and size + cost[window] <= width:
+        size += cost[window]
         window += 1
     window = max(window, 1)
     best, best_start, current = -1, 0, sum(hits[:window])
-    for start in range(len(words) - window + 1):
+    for start in range(len(units) - window + 1):
         if start:
             current += hits[start + window - 1] - hits[start - 1]
         if current > best:
             best, best_start = current, start
-    span = slice(best_start, best_start + window)
-    chosen = [f"{mark[0]}{w}{mark[1]}" if h else w for w, h in zip(words[span], hits[span], strict=True)]
+    out: list[str] = []
+    marking = False
+    for k in range(best_start, best_start + window):
+        spaced = k > best_start and units[k].start() > units[k - 1].end()
+        continues_run = k > best_start and not spaced and han[k] and han[k - 1] and hits[k]
+        if marking and not continues_run:
+            out.append(mark[1])
+            marking = False
+        out.append(" " if spaced else "")
+        if hits[k] and not marking:
+            out.append(mark[0])
+            marking = True
+        out.append(units[k].group())
+    if marking:
+        out.append(mark[1])
     prefix = "… " if best_start else ""
-    suffix = " …" if best_start + window < len(words) else ""
-    return prefix + " ".join(chosen) + suffix
+    suffix = " …" if best_start + window < len(units) else ""
+    return prefix + "".join(out) + suffix

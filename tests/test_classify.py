@@ -68,8 +68,8 @@ def test_rules_error_names_the_topic():
     data["topics"]["trade"]["phrases"].append({"p": "(broken", "w": 1})
     with pytest.raises(RulesError, match="topic trade"):
         compile_ruleset(data)
-    del data["topics"]["SCO"]
-    with pytest.raises(RulesError, match="no rules for topic 'SCO'"):
+    data["topics"] = {}  # the topics are the file's: a file without any is the error now
+    with pytest.raises(RulesError, match="no topics"):
         compile_ruleset(data)
 
 
@@ -85,3 +85,51 @@ def test_labelled_set_precision_and_recall():
     ]
     assert not failing, f"below target precision {TARGET_PRECISION} / recall {TARGET_RECALL}: {failing}"
     assert stats["_negatives"]["rate"] >= 0.95  # unrelated news gets no topic at all
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Russian: every case ending of the beat's words
+        ("Саммит Шанхайской организации сотрудничества открылся; лидеры стран ШОС прибыли.", {"SCO"}),
+        ("Началось строительство железной дороги «Китай — Кыргызстан — Узбекистан».", {"BRI"}),
+        ("Форум «Один пояс — один путь» открылся в Пекине.", {"BRI"}),
+        (
+            "Казахстан наращивает перевозки по Среднему коридору и Транскаспийскому международному "
+            "транспортному маршруту.",
+            {"BRI"},
+        ),
+        ("Генсек ОДКБ обсудил с президентом вопросы коллективной безопасности.", {"security"}),
+        ("Российские и таджикские военные начали совместные антитеррористические учения.", {"security"}),
+        ("Товарооборот двух стран вырос, взаимная торговля в национальных валютах.", {"trade"}),
+        ("Помощник президента по торговому и инвестиционному сотрудничеству.", set()),  # a job title
+        ("В торговом центре открылся новый магазин, торговая сеть расширяется.", set()),  # shops, not trade
+        ("Обсуждались продовольственная и информационная безопасность.", set()),
+        # Chinese: in running text, Simplified and Traditional
+        ("上海合作组织成员国元首理事会会议在天津举行。", {"SCO"}),
+        ("在平等互利基础上合作，推进海上合作和线上合作。", set()),  # 上合 inside other words
+        ("王毅表示，中方愿做优做强上海合作组织、金砖国家等多边平台。", set()),  # a list of platforms
+        ("上合组织框架下的务实合作", set()),  # a short form once: 2 < 2.5, as SCO in English
+        ("双方同意高质量共建一带一路，加快中吉乌铁路建设。", {"BRI"}),
+        ("双方将加强安全和反恐合作。", {"security"}),
+        ("集体安全条约组织峰会在莫斯科举行。", {"security"}),
+        ("中央军委主席习近平签署命令，发布军事法规。", {"security"}),
+        ("拿破仑的军队横行欧洲，军队又到了，军队撤退。", set()),  # armies in a parable
+        ("食品安全和安全生产检查", set()),
+        ("双边贸易额创历史新高，进出口增长。", {"trade"}),
+        ("中國加入世界貿易組織，對外貿易擴大。", {"trade"}),  # Traditional characters
+        ("对外经济贸易大学出版社出版；请走安全出口。", set()),
+    ],
+)
+def test_russian_and_chinese_signals_and_traps(text, expected):
+    assert topics_of(text) == expected
+
+
+def test_chinese_exclusions_apply_without_word_boundaries():
+    """A Chinese exclusion masks the phrase inside running text (there are no spaces to bound it)."""
+    data = tomllib.loads((ROOT / "parsers/rules/topics.toml").read_text("utf-8"))
+    data["topics"]["trade"]["exclude"] = ["货物贸易"]
+    rules = compile_ruleset(data)
+    text = "今年货物贸易增长，货物贸易额创新高，货物贸易伙伴增加。"
+    assert "trade" not in {label.topic for label in classify_topics("", text, rules)}
+    assert "trade" in topics_of(text)

@@ -259,3 +259,44 @@ def test_bad_schedule_config(tmp_path):
     path.write_text('[schedule]\ntimezone = "Mars/Olympus"\n', "utf-8")
     with pytest.raises(ConfigError, match="not a known time zone"):
         load_config(path)
+
+
+def test_feeds_failing_the_same_way_are_one_health_row():
+    """Offline every feed fails with its own host in the error: one row for the kind of failure."""
+    hosts = {"Eurasianet": "eurasianet.org", "TASS": "tass.ru", "China News Service": "www.chinanews.com.cn"}
+    offline = "network error: cannot resolve {}: [Errno -2] Name or service not known"
+    health = [
+        {"name": name, "feed_url": f"https://{host}/rss", "state": "failing", "consecutive_failures": 1,
+         "last_success_at": None, "last_error": offline.format(host)}
+        for name, host in hosts.items()
+    ]  # fmt: skip
+    context = build_context([], "day", NOW, Path("w.duckdb"), default_ruleset(), health)
+    (row,) = context["feed_health"]
+    assert row["name"] == "Eurasianet, TASS, China News Service"
+    assert row["error"] == "network error: cannot resolve its host: [Errno -2] Name or service not known"
+
+
+def test_a_russian_article_shows_its_english_line():
+    ru = _row(
+        article_id="ru1", language="ru", title="Лидеры стран ШОС собрались в Астане",
+        text="Саммит ШОС прошёл в Астане, его открыл Токаев.",
+        topics=[{"topic": "SCO", "score": 4.0, "evidence": ["ШОС"]}],
+    )  # fmt: skip
+    en = _row(topics=[{"topic": "SCO", "score": 3.0, "evidence": ["SCO"]}])
+    context = _context([ru, en])
+    md, html = render_markdown(context), render_html(context, None)
+    assert "*In English:* \\[ru\\] SCO · Astana · Tokayev" in md
+    assert md.count("In English:") == 1  # the English article needs none
+    assert "<em>In English:</em> [ru] SCO · Astana · Tokayev" in html
+    assert html.count(' lang="ru"') == 2  # its title and summary: the browser picks the script's fonts
+
+
+def test_an_item_time_says_it_is_utc():
+    """Dates are stored in UTC: a digest that printed 12:15 bare would read as local time to a reader
+    in Almaty or Beijing. A date with no time stays a bare day."""
+    from datetime import datetime
+
+    from flows.digest import format_date
+
+    assert format_date(datetime(2024, 7, 4, 12, 15)) == "4 July 2024, 12:15 UTC"
+    assert format_date(datetime(2024, 7, 4)) == "4 July 2024"

@@ -41,12 +41,6 @@ _BOMS = (  # feedparser's runtests.py convert_to_utf8: how to read the header co
 
 # Cases whose Expect does not hold on what silkwatch parsed, on purpose: see the README's table.
 DIFFERENT_ON_PURPOSE = {
-    # The feed's XML declaration wins over the server's charset (feedparser: the server's wins).
-    "encoding/http_application_atom_xml_charset_overrides_encoding.xml",
-    "encoding/http_application_atom_xml_gb2312_charset_overrides_encoding.xml",
-    "encoding/http_application_rss_xml_charset_overrides_encoding.xml",
-    "encoding/http_application_xml_dtd_charset_overrides_encoding.xml",
-    "encoding/http_application_xml_epe_charset_overrides_encoding.xml",
     # silkwatch turns feedparser's HTML sanitizer off (it makes plain text of summaries itself).
     "encoding/bozo_linenoise.xml",
 }

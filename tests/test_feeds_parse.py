@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from parsers.dates import best_date, check_plausible, date_from_url
 from parsers.entries import copy_from_entry
-from parsers.extract import extract_page
+from parsers.extract import extract_page, headline_without_site_name
 from parsers.feeds import FeedEntry, FeedError, effective_content_type, parse_feed
 from parsers.urls import canonical_url
 from tests.conftest import FIXTURES
@@ -165,4 +165,19 @@ def test_extract_page_from_a_real_page(corpora_pages):
     assert page is not None
     assert "Scientists on Monday unveiled the first global geological map of Saturn's moon Titan" in page.text
     assert page.title and "Titan" in page.title
-    assert page.date and page.date.startswith("2019")
+    assert page.date and page.date.value.year == 2019  # the page states "19 NOV 2019" under its headline
+
+
+def test_a_title_loses_the_site_name_its_h1_does_not_have():
+    """news.cn's <title> is "headline-新华网" (tests/fixtures/newspaper4k); its <h1> is the headline."""
+    html = (FIXTURES / "newspaper4k" / "chinese_article_002.html").read_bytes()
+    assert extract_page(html, "http://www.news.cn/a", "text/html").title == "短缺药品保供稳价 全力保障临床用药需求"
+    assert (
+        headline_without_site_name("新浪网_峰会在阿斯塔纳举行", "<h1>峰会在阿斯塔纳举行</h1>") == "峰会在阿斯塔纳举行"
+    )
+    # a site's name in an <h1> (a logo) is not the headline; a title the <h1> does not start is kept
+    logo = "<h1>РИА Новости</h1>"
+    assert headline_without_site_name("РИА Новости - Путин и Си Цзиньпин встретились в Астане", logo) == (
+        "РИА Новости - Путин и Си Цзиньпин встретились в Астане"
+    )
+    assert headline_without_site_name("Xi-Putin talks end", "<h1>Talks end in Astana</h1>") == "Xi-Putin talks end"

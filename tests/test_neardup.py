@@ -10,8 +10,10 @@ import numpy as np
 
 from flows.ingest import prepare_seeds, read_seeds, save_rows
 from parsers import neardup
+from parsers.clean import clean_text
+from parsers.feeds import parse_feed
 from parsers.seeds import parse_seed
-from tests.conftest import SEEDS
+from tests.conftest import FIXTURES, SEEDS
 from warehouse.db import check_integrity, open_warehouse
 
 SEEN = datetime(2026, 11, 23, 9, 0)
@@ -135,3 +137,63 @@ def test_later_copy_is_recognised_and_fuller_text_and_earlier_date_win(tmp_path)
         outlets = con.execute("SELECT count(*) FROM article_copies").fetchone()
         assert outlets == (2,)
         assert check_integrity(con) == []
+
+
+NEWSPAPER4K = FIXTURES / "newspaper4k"
+
+
+def chinese_text(name: str) -> str:
+    return clean_text((NEWSPAPER4K / f"{name}.txt").read_text("utf-8")).text
+
+
+def test_chinese_is_shingled_by_characters_and_english_by_words():
+    words, size = neardup.shingle_tokens("The SCO summit opened in Astana on Thursday")
+    assert size == neardup.SHINGLE and words[:3] == ["the", "sco", "summit"]
+    chars, size = neardup.shingle_tokens("新华社北京11月17日电 记者")
+    assert size == neardup.CJK_SHINGLE and chars == [
+        "新",
+        "华",
+        "社",
+        "北",
+        "京",
+        "11",
+        "月",
+        "17",
+        "日",
+        "电",
+        "记",
+        "者",
+    ]
+
+
+def test_a_chinese_wire_copy_under_another_header_is_the_same_article():
+    xinhua = chinese_text("chinese_article_002")
+    paragraphs = xinhua.split("\n\n")
+    copy = ["中亚新闻网", "来源：新华社", *paragraphs[:2], *paragraphs[3:], "（责任编辑：王磊）"]  # a paragraph dropped
+    retyped = "\n\n".join(copy).replace("“", "「").replace("”", "」")
+    original, wire_copy = neardup.signature(xinhua), neardup.signature(retyped)
+    assert neardup.same_article(original, wire_copy)
+    index = neardup.NearDupIndex()
+    for name in ("chinese_article", "chinese_article_001", "chinese_article_002"):
+        index.add(name, neardup.signature(chinese_text(name)))
+    assert index.find(wire_copy) == "chinese_article_002"
+
+
+def test_one_press_release_posted_twice_under_two_headlines_is_found():
+    """Real copies: the Big5 fixture feed carries one press release twice, with different headlines."""
+    feed = parse_feed((FIXTURES / "feeds" / "coolloud_org_tw_rss10_big5_malformed.xml").read_bytes())
+    first, second = feed.entries[15], feed.entries[18]
+    assert first.title != second.title and first.link != second.link
+    a = neardup.signature(f"{first.title}\n{first.summary}")
+    b = neardup.signature(f"{second.title}\n{second.summary}")
+    assert neardup.same_article(a, b)
+
+
+def test_unrelated_chinese_articles_are_not_the_same():
+    sigs = {
+        n: neardup.signature(chinese_text(n)) for n in ("chinese_article", "chinese_article_001", "chinese_article_002")
+    }
+    for a, b in [("chinese_article", "chinese_article_001"), ("chinese_article_001", "chinese_article_002"),
+                 ("chinese_article", "chinese_article_002")]:  # fmt: skip
+        assert not neardup.same_article(sigs[a], sigs[b]), (a, b)
+        assert neardup.estimated_jaccard(sigs[a].values, sigs[b].values) < 0.1

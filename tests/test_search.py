@@ -9,7 +9,7 @@ import pytest
 
 from flows.ingest import prepare_seeds, read_seeds, save_rows
 from flows.search import index_pending, run_search
-from parsers.tokenize import query_terms, snippet, terms
+from parsers.tokenize import query_terms, snippet, term_counts, terms
 from tests.conftest import SEEDS
 from warehouse.db import open_warehouse
 
@@ -94,3 +94,25 @@ def test_index_follows_merges_and_heals(db, tmp_path):
         assert _titles(con, "Japarov")[0].startswith("The 2nd China-Central Asia summit")
         counts = con.execute("SELECT (SELECT count(*) FROM search_docs), (SELECT count(*) FROM articles)").fetchone()
         assert counts[0] == counts[1]
+
+
+def test_entity_mentions_are_index_terms_and_aliases_reach_them():
+    """Each mention the tagger finds is an entity:<id> term (title mentions three times), so an
+    English name reaches Russian case endings and Chinese transliterations alike."""
+    counts = term_counts("托卡耶夫会见", "Касым-Жомарт Токаевым и 托卡耶夫")
+    assert counts["entity:kassym-jomart-tokayev"] == 3 + 2
+    concepts, _ = query_terms("Tokayev")
+    assert concepts["entity:kassym-jomart-tokayev"] == concepts["tokayev"] == "entity:kassym-jomart-tokayev"
+    assert query_terms("托卡耶夫")[0]["entity:kassym-jomart-tokayev"] == "entity:kassym-jomart-tokayev"
+
+
+def test_reindex_takes_entity_terms_from_the_stored_mentions(db):
+    entity_rows = "SELECT term, article_id, tf FROM search_terms WHERE term LIKE 'entity:%' ORDER BY ALL"
+    with open_warehouse(db) as con:
+        loaded = con.execute(entity_rows).fetchall()
+        assert any(t == "entity:astana" for t, _, _ in loaded)  # the Russian seed's Астане
+        index_pending(con, everything=True)
+        assert con.execute(entity_rows).fetchall() == loaded
+        con.execute("DELETE FROM article_entities WHERE entity_id = 'astana'")  # as a registry change would
+        index_pending(con, everything=True)
+        assert not any(t == "entity:astana" for t, _, _ in con.execute(entity_rows).fetchall())

@@ -77,8 +77,9 @@ def test_non_utf8_seed_is_refused_with_the_offset():
 
 
 def test_utf8_bom_and_utf16_are_decoded():
-    assert decode_seed("a.txt", "\ufeffHello".encode()) == "Hello"
-    assert decode_seed("b.txt", "Привет".encode("utf-16")) == "Привет"
+    assert decode_seed("a.txt", "\ufeffHello".encode()).text == "Hello"
+    assert decode_seed("b.txt", "Привет".encode("utf-16")).text == "Привет"
+    assert decode_seed("b.txt", "Привет".encode("utf-16")).encoding_from == "bom"
 
 
 @pytest.mark.parametrize(

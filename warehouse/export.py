@@ -27,7 +27,8 @@ from warehouse.db import WarehouseError, open_warehouse
 
 FORMAT = "silkwatch-parquet"
 MANIFEST = "_manifest.json"
-DERIVED = {"search_terms", "search_docs", "copy_signatures", "lsh_bands", "schema_migrations"}
+DERIVED = {"search_terms", "search_docs", "copy_signatures", "lsh_bands", "schema_migrations", "alert_checked"}
+PRIVATE = {"alerts"}  # notify targets as configured: a webhook or chat URL may hold its token
 BY_OWN_TIME = {"articles": "first_seen_at", "fetch_log": "fetched_at"}  # partitioned by their own column
 UNKNOWN_MONTH = "unknown"  # a row whose article is missing (a damaged warehouse): kept, not dropped
 
@@ -84,7 +85,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
         "(SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE') "
         "GROUP BY table_name ORDER BY table_name"
     ).fetchall()
-    return {name: columns for name, columns in rows if name not in DERIVED}
+    return {name: columns for name, columns in rows if name not in DERIVED | PRIVATE}
 
 
 def _literal(path: Path) -> str:

@@ -17,6 +17,10 @@ The points:
 - ``clustering``: inside a save batch, stories computed and not yet saved;
 - ``extraction``: in an extraction worker process, before it extracts a chunk of pages;
 - ``digest-write``: a digest file is half-way written (the temporary file, before its rename);
+- ``alerts-recorded``: the watch hits and alerts of a run are committed, none sent yet;
+- ``alert-sending``: an alert is marked ``sending`` (committed), not sent yet;
+- ``alert-sent``: an alert was delivered, ``sent`` not yet recorded;
+- ``alert-recorded``: an alert's delivery is recorded, the next not started;
 - ``flow-end``: the run's work is done and recorded, its flow run not yet finished.
 """
 

@@ -68,6 +68,13 @@ SOURCES_SCHEMA = pa.schema(
         ("content_hash", pa.string()),
         ("removed_lines", REMOVED_TYPE),
         ("text_from", pa.string()),
+        ("encoding", pa.string()),
+        ("encoding_from", pa.string()),
+        ("feed_published_at", pa.timestamp("us")),
+        ("feed_date_found", pa.string()),
+        ("page_published_at", pa.timestamp("us")),
+        ("page_date_found", pa.string()),
+        ("date_note", pa.string()),
     ]
 )
 TOPICS_SCHEMA = pa.schema(

@@ -16,7 +16,8 @@ from warehouse.tx import registered
 # seen, and its topics classified, no earlier than the article was first seen.
 DIGEST_ARTICLES = """
 WITH fresh AS (
-    SELECT article_id, title, url, source_name, published_at, first_seen_at, summary, language
+    SELECT article_id, title, url, source_name, published_at, first_seen_at, summary, language,
+           CASE WHEN language <> 'en' THEN text END AS text  -- for the English line of the others
     FROM articles
     WHERE ($since IS NULL OR first_seen_at >= $since) AND first_seen_at <= $until
       AND article_id NOT IN (SELECT unnest($exclude::VARCHAR[]))
@@ -35,7 +36,7 @@ WITH fresh AS (
     GROUP BY article_id
 )
 SELECT a.article_id, a.title, a.url, a.source_name, a.published_at, a.first_seen_at, a.summary,
-       a.language, coalesce(t.topics, []) AS topics, c.copies, coalesce(c.outlets, []) AS outlets,
+       a.language, a.text, coalesce(t.topics, []) AS topics, c.copies, coalesce(c.outlets, []) AS outlets,
        c.sources
 FROM fresh a
 LEFT JOIN topics t USING (article_id)

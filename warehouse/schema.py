@@ -18,6 +18,7 @@ import duckdb
 from warehouse.clock import utc_now
 from warehouse.tx import transaction
 
+# Migration 1's constraint, kept as released; migration 11 drops it (topics are the rules file's).
 TOPIC_CHECK = "topic IN ('SCO', 'BRI', 'security', 'trade')"
 
 
@@ -256,6 +257,22 @@ def m007_drop_band_key_index(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP INDEX IF EXISTS lsh_bands_key")
 
 
+def m008_copy_encodings(con: duckdb.DuckDBPyConnection) -> None:
+    """The encoding each copy's bytes were read in, and why (parsers/decode.py)."""
+    con.execute("ALTER TABLE article_sources ADD COLUMN encoding VARCHAR")  # utf-8, gb18030, windows-1251, ...
+    con.execute("ALTER TABLE article_sources ADD COLUMN encoding_from VARCHAR")  # bom, http, meta, detected, ...
+
+
+def m009_date_provenance(con: duckdb.DuckDBPyConnection) -> None:
+    """Each copy's dates, chosen or not, and where each was found: a feed can stamp the time it
+    listed an item and a page can show an update, so both are kept (parsers/dates.reconcile_dates)."""
+    con.execute("ALTER TABLE article_sources ADD COLUMN feed_published_at TIMESTAMP")  # UTC, as the feed states it
+    con.execute("ALTER TABLE article_sources ADD COLUMN feed_date_found VARCHAR")  # e.g. published 'Tue, 3 Jan ...'
+    con.execute("ALTER TABLE article_sources ADD COLUMN page_published_at TIMESTAMP")  # UTC, the page's stated date
+    con.execute("ALTER TABLE article_sources ADD COLUMN page_date_found VARCHAR")  # where, as written, which zone
+    con.execute("ALTER TABLE article_sources ADD COLUMN date_note VARCHAR")  # disagreement or distrust, per copy
+
+
 def m010_pending_entries(con: duckdb.DuckDBPyConnection) -> None:
     """Feed entries read but not yet done with (their copy stored, or failed for good), from the
     moment their feed's answer is recorded, with its ETag and Last-Modified, in one transaction,
@@ -279,6 +296,83 @@ def m010_pending_entries(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("UPDATE feeds SET etag = NULL, last_modified = NULL")
 
 
+def m011_topics_from_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """``article_topics`` without migration 1's CHECK on the four built-in topics: the topics are the
+    rules file's (a team adds its own), so any name the rules define may be stored. DuckDB cannot
+    drop a CHECK in place: the table is rebuilt, with its primary key, and its rows copied across."""
+    con.execute(
+        """
+        CREATE TABLE article_topics_new (
+            article_id      VARCHAR NOT NULL,
+            topic           VARCHAR NOT NULL,          -- a [topics.NAME] of the topic rules
+            score           DOUBLE NOT NULL,
+            evidence        VARCHAR[] NOT NULL,        -- distinct matched phrases, strongest first
+            matches         STRUCT(phrase VARCHAR, field VARCHAR, "start" INTEGER, weight DOUBLE)[] NOT NULL,
+            rules_version   VARCHAR NOT NULL,
+            classified_at   TIMESTAMP NOT NULL,
+            PRIMARY KEY (article_id, topic)
+        )
+        """
+    )
+    # in arrival order, as loads append them: zone maps on classified_at keep skipping old row groups
+    con.execute("INSERT INTO article_topics_new SELECT * FROM article_topics ORDER BY classified_at, article_id, topic")
+    con.execute("DROP TABLE article_topics")
+    con.execute("ALTER TABLE article_topics_new RENAME TO article_topics")
+
+
+def m012_watches_and_alerts(con: duckdb.DuckDBPyConnection) -> None:
+    """Watch hits, breaking stories and the alerts sent for them (an outbox: each alert is stored
+    with its text before it is sent, and marked sent after), and which articles were checked."""
+    con.execute(
+        """
+        CREATE TABLE watch_hits (
+            watch       VARCHAR NOT NULL,       -- the [[watch]] name
+            article_id  VARCHAR NOT NULL,
+            matched_at  TIMESTAMP NOT NULL,
+            run_id      VARCHAR,
+            why         VARCHAR NOT NULL,       -- what matched, as the alert says it
+            PRIMARY KEY (watch, article_id)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE breaking_stories (
+            story_id    VARCHAR PRIMARY KEY,
+            reached_at  TIMESTAMP NOT NULL,     -- the run that saw it reach the threshold
+            run_id      VARCHAR,
+            articles    INTEGER NOT NULL,       -- within the [breaking] hours then
+            outlets     INTEGER NOT NULL,
+            languages   INTEGER NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE alerts (
+            alert_id        VARCHAR PRIMARY KEY,  -- <kind>:<watch or story>:<run>:<target hash>
+            kind            VARCHAR NOT NULL,     -- watch, breaking
+            subject         VARCHAR NOT NULL,     -- the watch's name, or the story id
+            target          VARCHAR NOT NULL,     -- the notify entry as configured ("email", or an Apprise URL)
+            article_ids     VARCHAR[] NOT NULL,
+            title           VARCHAR NOT NULL,
+            body            VARCHAR NOT NULL,     -- the message as built: a retry sends exactly this
+            created_at      TIMESTAMP NOT NULL,
+            run_id          VARCHAR,
+            status          VARCHAR NOT NULL,     -- pending, sending, sent, failed
+            attempts        INTEGER NOT NULL,
+            last_attempt_at TIMESTAMP,
+            sent_at         TIMESTAMP,
+            error           VARCHAR
+        )
+        """
+    )
+    con.execute("CREATE INDEX alerts_status ON alerts (status)")
+    con.execute("CREATE TABLE alert_checked (article_id VARCHAR PRIMARY KEY, checked_at TIMESTAMP NOT NULL)")
+    # the archive stored before alerts existed is not alerted: watches look at articles from now on
+    con.execute("INSERT INTO alert_checked SELECT article_id, ? FROM articles", [utc_now()])
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -288,7 +382,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     (5, "article_entities", m005_article_entities),
     (6, "stories", m006_stories),
     (7, "drop_band_key_index", m007_drop_band_key_index),
+    (8, "copy_encodings", m008_copy_encodings),
+    (9, "date_provenance", m009_date_provenance),
     (10, "pending_entries", m010_pending_entries),
+    (11, "topics_from_rules", m011_topics_from_rules),
+    (12, "watches_and_alerts", m012_watches_and_alerts),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -35,6 +35,16 @@ def article_texts(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> list[tu
         ).fetchall()
 
 
+def article_mentions(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """article id -> its stored entity mentions as (entity_id, field), for these articles."""
+    with registered(con, _want=keys_table(ids, "article_id")):
+        rows = con.execute("SELECT article_id, entity_id, field FROM article_entities JOIN _want USING (article_id)")
+        found: dict[str, list[tuple[str, str]]] = {}
+        for article_id, entity_id, field in rows.fetchall():
+            found.setdefault(article_id, []).append((entity_id, field))
+        return found
+
+
 def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, str, dict[str, int]]]) -> None:
     """Replace the index entries of these articles: (article_id, content_hash, term counts)."""
     if not docs:
@@ -75,7 +85,7 @@ SEARCH_SQL = """
 WITH q AS (SELECT unnest($terms::VARCHAR[]) AS term, unnest($concepts::VARCHAR[]) AS concept),
 stats AS (SELECT count(*) AS n, avg(length) AS avgdl FROM search_docs),
 tc AS (
-    SELECT t.article_id, q.concept, sum(t.tf) AS tf, list(t.term) AS terms
+    SELECT t.article_id, q.concept, max(t.tf) AS tf, list(t.term) AS terms  -- a concept's spellings: the most used
     FROM search_terms t JOIN q USING (term)
     WHERE t.term IN ({placeholders})  -- a constant list: zone maps skip row groups of other terms
     GROUP BY t.article_id, q.concept
@@ -103,14 +113,16 @@ LIMIT $limit
 """
 
 
+# Every phrase of $phrases (lower case, straight apostrophes) is in the title or text of article a.
+PHRASES_MATCH = """list_bool_and([strpos(replace(lower(a.title || ' ' || a.text), chr(8217), chr(39)), p) > 0
+                     FOR p IN $phrases::VARCHAR[]] || [true])"""
 # The hits' display columns, by primary key (index lookups: the text of other articles is never read).
-HITS_SQL = """
+HITS_SQL = f"""
 SELECT a.article_id, a.title, a.text, a.source_name, a.published_at, a.first_seen_at, a.language, a.url,
        (SELECT list(topic ORDER BY score DESC) FROM article_topics x WHERE x.article_id = a.article_id) AS topics
 FROM articles a
-WHERE a.article_id IN ({placeholders})
-  AND list_bool_and([strpos(replace(lower(a.title || ' ' || a.text), chr(8217), chr(39)), p) > 0
-                     FOR p IN $phrases::VARCHAR[]] || [true])
+WHERE a.article_id IN ({{placeholders}})
+  AND {PHRASES_MATCH}
 """
 PHRASE_CANDIDATES = 500  # a quoted phrase is checked on this many of the best-ranked articles
 
@@ -128,8 +140,9 @@ def search(
     limit: int = 10,
 ) -> list[dict]:
     """Articles ranked by BM25, filtered. ``concepts`` maps each query term to the concept it counts
-    toward (BM25 treats each concept as one term: its tf is the sum over its terms). ``phrases`` (lower case, straight
-    apostrophes) must occur verbatim in the title or text."""
+    toward (BM25 treats each concept as one term: its tf is the largest of its terms', since an
+    entity's spellings and its ``entity:<id>`` term count the same mentions). ``phrases`` (lower
+    case, straight apostrophes) must occur verbatim in the title or text."""
     if not concepts:
         return []
     params = {

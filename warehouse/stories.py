@@ -135,8 +135,8 @@ def clear_stories(con: duckdb.DuckDBPyConnection) -> None:
 
 
 LIST_SQL = """
-SELECT story_id, label, article_count AS articles, outlet_count AS outlets, language_count AS languages_n,
-       languages, first_seen_at, last_seen_at, peak_day, topics, outlets AS outlet_names
+SELECT story_id, label, label_article_id, article_count AS articles, outlet_count AS outlets,
+       language_count AS languages_n, languages, first_seen_at, last_seen_at, peak_day, topics, outlets AS outlet_names
 FROM stories
 WHERE ($since IS NULL OR last_seen_at >= $since) AND article_count >= $min_articles
 ORDER BY article_count DESC, outlet_count DESC, last_seen_at DESC, story_id
@@ -151,6 +151,17 @@ def list_stories(
     cur = con.execute(LIST_SQL, {"since": since, "min_articles": min_articles, "limit": limit})
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def label_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """article id -> (language, text) of stories' label articles, by primary key (index lookups: the
+    text of other articles is never read)."""
+    if not article_ids:
+        return {}
+    keys = {f"a{i}": article_id for i, article_id in enumerate(dict.fromkeys(article_ids))}
+    placeholders = ", ".join(f"${k}" for k in keys)
+    rows = con.execute(f"SELECT article_id, language, text FROM articles WHERE article_id IN ({placeholders})", keys)
+    return {article_id: (language, text) for article_id, language, text in rows.fetchall()}
 
 
 DIGEST_STORIES_SQL = """
