@@ -53,7 +53,7 @@ err = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file [default: $SILKWATCH_CONFIG or ./silkwatch.toml]."),
+    typer.Option("--config", "-c", help="Config file \\[default: $SILKWATCH_CONFIG or ./silkwatch.toml]."),
 ]
 
 
@@ -198,7 +198,7 @@ def _run(config: Config, period: str | None, write_report: bool, include_feeds: 
 @app.command()
 def run(
     config: ConfigOption = None,
-    period: Annotated[Period | None, typer.Option(help="Digest period [default: config's].")] = None,
+    period: Annotated[Period | None, typer.Option(help="Digest period \\[default: config's].")] = None,
 ) -> None:
     """The main job: ingest seeds, clean, dedupe, classify, load, and write the digest."""
     cfg = _config(config)
@@ -208,7 +208,7 @@ def run(
 @app.command()
 def ingest(
     config: ConfigOption = None,
-    seeds: Annotated[Path | None, typer.Option("--seeds", help="Seed folder [default: config's].")] = None,
+    seeds: Annotated[Path | None, typer.Option("--seeds", help="Seed folder \\[default: config's].")] = None,
     no_feeds: Annotated[bool, typer.Option("--no-feeds", help="Seeds only; do not read the feeds.")] = False,
 ) -> None:
     """Ingest only: seeds and feeds are read, cleaned, deduplicated, classified and loaded; no digest."""
@@ -260,7 +260,7 @@ def digest(
     config: ConfigOption = None,
     period: Annotated[Period | None, typer.Option(help="Articles first seen in the last day/week, or all.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of the digest folder.")] = None,
-    email: Annotated[bool, typer.Option("--email", help="Email it to [email] recipients (once per digest).")] = False,
+    email: Annotated[bool, typer.Option("--email", help="Email it to \\[email] recipients (once per digest).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild and resend a digest already emailed.")] = False,
 ) -> None:
     """Build the digest of what is new, grouped by topic (markdown and HTML), and email it."""
@@ -601,7 +601,7 @@ def trends_command(
     story: Annotated[str | None, typer.Option(help="A story id (see `silkwatch stories`).")] = None,
     by: Annotated[By, typer.Option(help="Count per day or per ISO week.")] = By.day,
     since: Annotated[
-        str | None, typer.Option(help="First day shown, YYYY-MM-DD [default: 4 weeks, or 26 weeks, ago].")
+        str | None, typer.Option(help="First day shown, YYYY-MM-DD \\[default: 4 weeks, or 26 weeks, ago].")
     ] = None,
     config: ConfigOption = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
@@ -790,7 +790,7 @@ def _add_feed(cfg: Config, url: str, name: str | None, language: str | None) -> 
 @feeds_app.command("add")
 def feeds_add(
     url: Annotated[str, typer.Argument(help="The feed's URL (RSS or Atom).")],
-    name: Annotated[str | None, typer.Option(help="The outlet's name [default: the feed's title].")] = None,
+    name: Annotated[str | None, typer.Option(help="The outlet's name \\[default: the feed's title].")] = None,
     language: Annotated[str | None, typer.Option(help="ISO 639-1 language code, e.g. en, ru, zh.")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -799,7 +799,7 @@ def feeds_add(
     _guarded(_feeds_add, cfg, url, name, language)
 
 
-watch_app = typer.Typer(help="Watches: saved searches that raise alerts (see [[watch]] in the config).",
+watch_app = typer.Typer(help="Watches: saved searches that raise alerts (see \\[\\[watch]] in the config).",
                         no_args_is_help=True)  # fmt: skip
 app.add_typer(watch_app, name="watch")
 
@@ -848,7 +848,7 @@ def _delivery_text(d: dict) -> str:
 
 @watch_app.command("list")
 def watch_list(config: ConfigOption = None) -> None:
-    """The watches and [breaking]: hits, and each target's last delivery."""
+    """The watches and \\[breaking]: hits, and each target's last delivery."""
     cfg = _config(config)
     _guarded(_watch_list, cfg)
 

@@ -224,3 +224,29 @@ def test_feeds_failing_the_same_way_are_one_line(capsys):
         "(eurasianet.org, timesca.com, kun.uz, 24.kg and 1 more)",
         "feed failed: HTTP 500 (example.org)",
     ]
+
+
+def test_help_shows_bracketed_text_that_rich_markup_would_swallow() -> None:
+    """Rich reads "[default: ...]" in a help text as a markup tag and drops it ("Config file ."):
+    every help text with brackets is shown with them, in every command's --help."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    group = typer.main.get_command(app)
+    commands: list = [([], group)]  # (path, command): typer's own click, so no click types here
+    for path, command in commands:
+        commands.extend(([*path, name], sub) for name, sub in getattr(command, "commands", {}).items())
+    checked = 0
+    for path, command in commands:
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        bracketed = [t for t in texts if "[" in t]
+        if not bracketed:
+            continue
+        shown = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "400"}).output
+        for text in bracketed:
+            plain = text.replace("\\[", "[")
+            assert plain.split(".")[0] in shown, f"silkwatch {' '.join(path)} --help lost: {plain!r}"
+            checked += 1
+    assert checked >= 7
