@@ -69,13 +69,6 @@ def prefect_harness():
         yield
 
 
-def pytest_unconfigure(config):
-    """After pytest's summary, interpreter-exit noise goes to /dev/null, as in the CLI."""
-    from flows.quiet import silence_stderr_at_exit
-
-    silence_stderr_at_exit()
-
-
 @contextmanager
 def warehouse_held_by_another_process(db: Path):
     """Another process with the warehouse open for writing (DuckDB's file lock), until the block ends."""
