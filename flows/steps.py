@@ -67,62 +67,63 @@ class LocalFuture:
         self._inner.add_done_callback(lambda _inner: fn(self))
 
 
-class Step:
-    """A flow's step: a Prefect task inside a Prefect flow run, a plain call outside one; ``fn``
-    is the function itself (for tests of its logic)."""
+class _Deferred:
+    """A function, and the Prefect object made of it, built the first time a Prefect run needs it."""
 
     def __init__(self, fn: Callable, options: dict):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self._options = options
-        self._prefect_task = None
+        self._built = None
+
+    def _build(self):
+        raise NotImplementedError
 
     @property
-    def prefect_task(self):
-        if self._prefect_task is None:
-            from prefect import task
-            from prefect.cache_policies import NO_CACHE
+    def _prefect(self):
+        if self._built is None:
+            self._built = self._build()
+        return self._built
 
-            self._prefect_task = task(cache_policy=NO_CACHE, persist_result=False, **self._options)(self.fn)
-        return self._prefect_task
+
+class Step(_Deferred):
+    """A flow's step: a Prefect task inside a Prefect flow run, a plain call outside one; ``fn``
+    is the function itself (for tests of its logic)."""
+
+    def _build(self):
+        from prefect import task
+        from prefect.cache_policies import NO_CACHE
+
+        return task(cache_policy=NO_CACHE, persist_result=False, **self._options)(self.fn)
 
     def __call__(self, *args, **kwargs):
         if in_prefect_run():
-            return self.prefect_task(*args, **kwargs)
+            return self._prefect(*args, **kwargs)
         return self.fn(*args, **kwargs)
 
     def submit(self, *args, **kwargs):
         """Start the step and return its future: on the flow run's task runner, or on ``run_local``'s runner."""
         if in_prefect_run():
-            return self.prefect_task.submit(*args, **kwargs)
+            return self._prefect.submit(*args, **kwargs)
         runner = _runner.get()
         if runner is None:
             raise RuntimeError(f"{self.fn.__name__}.submit outside a flow: run the flow (or run_local) instead")
         return LocalFuture(runner.submit(self.fn, *args, **kwargs))
 
 
-class Flow:
+class Flow(_Deferred):
     """A flow: called, a Prefect flow run (``with_options`` as Prefect's); ``fn``, its body."""
 
-    def __init__(self, fn: Callable, options: dict):
-        functools.update_wrapper(self, fn)
-        self.fn = fn
-        self._options = options
-        self._prefect_flow = None
+    def _build(self):
+        from prefect import flow
 
-    @property
-    def prefect_flow(self):
-        if self._prefect_flow is None:
-            from prefect import flow
-
-            self._prefect_flow = flow(**self._options)(self.fn)
-        return self._prefect_flow
+        return flow(**self._options)(self.fn)
 
     def __call__(self, *args, **kwargs):
-        return self.prefect_flow(*args, **kwargs)
+        return self._prefect(*args, **kwargs)
 
     def with_options(self, **options):
-        return self.prefect_flow.with_options(**options)
+        return self._prefect.with_options(**options)
 
 
 def task(**options) -> Callable[[Callable], Step]:

@@ -124,9 +124,12 @@ def test_a_one_off_command_does_not_import_prefect(tmp_path) -> None:
 def _flow_runs(name: str) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
 
     with get_client(sync_client=True) as client:
-        return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[name])))
+        return client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[name])), sort=FlowRunSort.ID_DESC, limit=200
+        )
 
 
 def test_with_prefect_api_url_a_command_is_a_prefect_flow_run(prefect_harness, tmp_path) -> None:
