@@ -191,7 +191,9 @@ PrefectOption = Annotated[
 ]
 
 
-def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True, prefect=False) -> None:
+def _run(
+    config: Config, period: str | None, write_report: bool, include_feeds: bool = True, prefect: bool = False
+) -> None:
     from flows.notify import check_notify
 
     check_notify(config)  # a malformed notify URL: exit 2 naming the watch, before anything is read or sent

@@ -180,7 +180,7 @@ def serving(local_site, reference_run, tmp_path):
     config = work / "silkwatch.toml"
     config.write_text(config.read_text("utf-8") + "[schedule]\ningest_every_minutes = 1440\n", "utf-8")
     local_site.hold("/news/5")
-    proc = start("serve", cwd=work, new_session=True)
+    proc = start("serve", cwd=work, new_session=True, PREFECT_API_URL=harness_api_url())  # the session's server
     try:
         deadline = time.monotonic() + 120
         with get_client(sync_client=True) as client:
