@@ -19,6 +19,7 @@ import time
 
 # (module under bench/, extra arguments): the order they run in
 PARTS: list[tuple[str, list[str]]] = [
+    ("startup", []),
     ("ingest", []),
     ("load", []),
     ("dedupe", []),
@@ -31,15 +32,17 @@ PARTS: list[tuple[str, list[str]]] = [
 
 # figure -> (comparison, bound, unit, what it is)
 TARGETS: dict[str, tuple[str, float, str, str]] = {
+    "noop_ingest_s": ("<=", 1.5, "s", "one-off silkwatch ingest of the stored seeds, nothing new, wall"),
+    "query_select1_s": ("<=", 0.5, "s", 'one-off silkwatch query "select 1", wall'),
     "ingest_ratio": (">=", 1.5, "", "bare trafilatura / silkwatch ingest, 2,000 pages, Prefect server up"),
     "pages_per_s": ("", 0, "pages/s", "silkwatch ingest, fetch to load, Prefect server up"),
     "peak_rss_mib": ("<", 1536, "MiB", "peak RSS of the one-off ingest's process tree"),
     "rerun_noop_s": ("", 0, "s", "second ingest, nothing changed, Prefect server up"),
     "rerun_ratio": ("<", 0.10, "", "rerun / first ingest, Prefect server up"),
-    "ingest_cli_ratio": ("", 0, "", "the same, one-off command (Prefect's temporary server)"),
+    "ingest_cli_ratio": ("", 0, "", "the same, one-off command (no Prefect)"),
     "rerun_cli_s": ("", 0, "s", "unchanged rerun, one-off command"),
     "rerun_cli_ratio": ("", 0, "", "rerun / first ingest, one-off command"),
-    "prefect_flow_s": ("", 0, "s", "an empty Prefect flow in a fresh process"),
+    "prefect_flow_s": ("", 0, "s", "an empty Prefect flow in a fresh process: what --prefect adds"),
     "load_rows_per_s": (">=", 20_000, "rows/s", "save_rows, 500 a batch, file opened per batch; dedupe, index, story"),
     "load_pages_rows_per_s": ("", 0, "rows/s", "the same in page batches of 200"),
     "save_copies_rows_per_s": ("", 0, "rows/s", "save_copies alone, batches of 500, file opened per batch"),
@@ -55,7 +58,7 @@ TARGETS: dict[str, tuple[str, float, str, str]] = {
     "query_median_ms": ("", 0, "ms", "search query median, 100,000 articles"),
     "overhead_s": ("", 0, "s", "orchestration overhead, 50 feeds"),
 }
-COMPARE = {">=": operator.ge, "<": operator.lt}
+COMPARE = {">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 def last_pairs(output: str) -> dict[str, str]:

@@ -60,16 +60,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> int:
-    from flows.config import config_from_dict
-    from flows.fetch import FetchPolicy, fetch_many
-    from flows.pipeline import run_flow
-    from flows.quiet import silence_stderr_at_exit
-    from parsers.feeds import parse_feed
-
-    silence_stderr_at_exit()
     import random
 
     from bench.dedupe import sentence_pool
+    from flows.config import config_from_dict
+    from flows.fetch import FetchPolicy, fetch_many
+    from flows.pipeline import run_flow
+    from parsers.feeds import parse_feed
 
     n_feeds = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     pool, rng = sentence_pool(), random.Random(n_feeds)

@@ -13,15 +13,15 @@ feeds and pages, extract, clean, dedupe, classify, tag, load, index, cluster. Tw
   ``ingest_s``, ``ingest_ratio`` = bare_extract_s / ingest_s, ``pages_per_s`` = N / ingest_s,
   ``rerun_noop_s`` (the same command again, nothing changed: feeds answer 304) and
   ``rerun_ratio`` = rerun_noop_s / ingest_s;
-- one-off: the same command with no Prefect server anywhere, so that Prefect starts a temporary
-  one for the process (``flows/oneshot.py``): ``ingest_cli_s``, ``ingest_cli_ratio``,
+- one-off: the same command with no Prefect server anywhere, so that it runs the flow's body
+  without Prefect (``flows/steps.py``): ``ingest_cli_s``, ``ingest_cli_ratio``,
   ``rerun_cli_s``, ``rerun_cli_ratio`` (into a second, fresh warehouse);
 
 and ``bare_extract_s``: plain ``trafilatura.extract`` over the same N HTML documents, one process,
 no network; ``peak_rss_mib``: the peak of the summed RSS of the one-off CLI's whole process tree
-(pool workers and Prefect's temporary server included), sampled from /proc every 50 ms;
-``prefect_flow_s``: a fresh process that runs an empty Prefect flow as the CLI does (temporary
-server): Prefect's fixed cost in a one-off run.
+(pool workers included), sampled from /proc every 50 ms;
+``prefect_flow_s``: a fresh process that runs an empty Prefect flow with no server configured
+(Prefect starts its temporary one): what ``--prefect`` adds to a one-off command.
 
 The stored warehouse is checked before any figure is printed: every page stored as a copy from its
 page, one article per distinct generated article (the near-copies merged); an unchanged rerun must
@@ -42,14 +42,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 N_FEEDS = 40
-# run as the CLI runs its flows (flows/oneshot.py): what every command pays before doing its own work
-EMPTY_FLOW = (  # as the CLI runs its flows: the temporary server started first, then Prefect imported
-    "from flows.oneshot import one_shot_flow_run, run_then_exit, start_temporary_server\n"
-    "def main():\n    server = start_temporary_server()\n    from prefect import flow\n"
-    "    @flow(name='bench-empty')\n    def empty():\n        pass\n"
-    "    with one_shot_flow_run(server):\n        empty()\n"
-    "run_then_exit(main)\n"
-)
+# what `silkwatch ingest --prefect` pays with no PREFECT_API_URL before doing its own work
+EMPTY_FLOW = "from prefect import flow\n@flow(name='bench-empty')\ndef empty():\n    pass\nempty()\n"
 
 
 def _tree_rss_bytes(root: int) -> int:
@@ -162,9 +156,10 @@ def ingest_twice(cli: str, config: Path, env: dict, site, server, n: int) -> tup
 
 
 def main() -> int:
+    from prefect.server.api.server import SubprocessASGIServer
+
     from bench.dedupe import sentence_pool
     from bench.site import SiteServer, add_feeds, build_site
-    from flows.oneshot import TemporaryServer
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     site = build_site(n, N_FEEDS, sentence_pool())
@@ -175,8 +170,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, SiteServer(site) as server:
         root = Path(tmp)
         feed_urls = add_feeds(site, server.base, N_FEEDS)
-        prefect_server = TemporaryServer()  # the Prefect server that scheduled runs report to
-        prefect_server.wait_ready(60)
+        prefect_server = SubprocessASGIServer()  # the Prefect server that scheduled runs report to
+        prefect_server.start(timeout=60)
         scheduled_env = one_off_env | {"PREFECT_API_URL": prefect_server.api_url}
         ingest_s, rerun_s, _, counts = ingest_twice(
             cli, _workspace(root, feed_urls, "scheduled"), scheduled_env, site, server, n
@@ -198,11 +193,11 @@ def main() -> int:
         ("  silkwatch ingest", f"{ingest_s:.1f} s", f"{n / ingest_s:.0f} pages/s"),
         ("  ingest ratio (bare / ingest)", f"{ratio:.2f}", "target >= 1.5"),
         ("  rerun, nothing changed", f"{rerun_s:.1f} s", f"{rerun_ratio:.1%} of the first; target < 10%"),
-        ("one-off: Prefect's temporary server", "", ""),
+        ("one-off: no Prefect", "", ""),
         ("  silkwatch ingest", f"{cli_s:.1f} s", f"{n / cli_s:.0f} pages/s"),
         ("  ingest ratio (bare / ingest)", f"{cli_ratio:.2f}", ""),
         ("  rerun, nothing changed", f"{rerun_cli_s:.1f} s", f"{rerun_cli_ratio:.1%} of the first"),
-        ("  empty Prefect flow", f"{flow_s:.1f} s", "Prefect's fixed cost per one-off process"),
+        ("  empty Prefect flow", f"{flow_s:.1f} s", "what --prefect adds, no server configured"),
         ("peak RSS, whole process tree (one-off)", f"{peak / 2**20:.0f} MiB", "target < 1536"),
         ("stored", f"{counts['articles']} articles", f"{counts['copies']} copies, {counts['topics']} topic rows"),
     ]

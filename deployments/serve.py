@@ -24,7 +24,7 @@ from prefect.schedules import Cron, Interval
 from prefect.types.entrypoint import EntrypointType
 
 from flows.config import Config
-from flows.pipeline import scheduled_digest, scheduled_ingest
+from flows.scheduled import scheduled_digest, scheduled_ingest
 from flows.stopping import STOP_SIGNALS, describe
 
 

@@ -32,12 +32,6 @@ from rich.table import Table
 
 from flows import stopping
 from flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
-from flows.ingest import SeedDirError
-from flows.oneshot import one_shot_flow_run, run_then_exit, start_temporary_server
-from flows.quiet import silence_stderr_at_exit
-from parsers.classify import RulesError as TopicRulesError
-from parsers.clean import RulesError as CleanRulesError
-from warehouse.db import WarehouseBusy, WarehouseError
 
 EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_BUSY = 1, 2, 75
 
@@ -87,20 +81,37 @@ def _guarded(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except typer.Exit:
         raise
-    except WarehouseBusy as exc:
-        raise fail(str(exc), EXIT_BUSY) from None
-    except (ConfigError, SeedDirError, FeedListError, WarehouseError, TopicRulesError, CleanRulesError) as exc:
-        raise fail(str(exc), EXIT_BAD_INPUT) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted; the warehouse keeps every batch saved before the interrupt", 130) from None
     except Exception as exc:
+        if isinstance(exc, _busy()):
+            raise fail(str(exc), EXIT_BUSY) from None
+        if isinstance(exc, _bad_input()):
+            raise fail(str(exc), EXIT_BAD_INPUT) from None
         if os.environ.get("SILKWATCH_DEBUG"):
             raise
         raise fail(f"{type(exc).__name__}: {exc} (set SILKWATCH_DEBUG=1 for a traceback)", EXIT_FAILURE) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; the warehouse keeps every batch saved before the interrupt", 130) from None
+
+
+# The errors a command reports in one line, imported only when one is raised: a command imports
+# only the modules it uses (`silkwatch query` reads no seeds and no rules).
+def _busy() -> type:
+    from warehouse.db import WarehouseBusy
+
+    return WarehouseBusy
+
+
+def _bad_input() -> tuple[type, ...]:
+    from flows.ingest import SeedDirError
+    from parsers.classify import RulesError as TopicRulesError
+    from parsers.clean import RulesError as CleanRulesError
+    from warehouse.db import WarehouseError
+
+    return (ConfigError, SeedDirError, FeedListError, WarehouseError, TopicRulesError, CleanRulesError)
 
 
 def _print_ingest(summary) -> None:
-    from flows.fetch import error_kind
+    from parsers.urls import error_kind
 
     table = Table(title=f"silkwatch run {summary.run_id}", show_header=False, title_justify="left")
     table.add_row("seed files read", str(summary.seeds_read))
@@ -163,46 +174,58 @@ def _stopped(message: str) -> typer.Exit:
     return typer.Exit(128 + (stopping.stop_signal() or 15))
 
 
-def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool = True) -> None:
+def _uses_prefect(asked: bool) -> bool:
+    """Whether a one-off command runs as a Prefect flow run: when asked (``--prefect``), or when the
+    environment names a Prefect server (``PREFECT_API_URL``). Else it runs the same flow's body
+    without Prefect (flows/steps.py): no server, nothing imported from Prefect."""
+    return asked or bool(os.environ.get("PREFECT_API_URL"))
+
+
+PrefectOption = Annotated[
+    bool,
+    typer.Option(
+        "--prefect",
+        help="Run as a Prefect flow run (PREFECT_API_URL's server, or Prefect's temporary one) \\[default: only "
+        "when PREFECT_API_URL is set].",
+    ),
+]
+
+
+def _run(
+    config: Config, period: str | None, write_report: bool, include_feeds: bool = True, prefect: bool = False
+) -> None:
     from flows.notify import check_notify
 
     check_notify(config)  # a malformed notify URL: exit 2 naming the watch, before anything is read or sent
     command = "run" if write_report else "ingest"
     with stopping.stop_on_signals():  # Ctrl-C and SIGTERM stop the run (flows/stopping.py), a second one at once
-        server = start_temporary_server()  # comes up while the pipeline is imported (flows/oneshot.py)
-        from flows.pipeline import run_flow, stopped_while  # imports Prefect: only for commands that need it
-        from flows.runners import with_task_runner
+        from flows.pipeline import run_flow, stopped_while
+        from flows.runners import flow_call
 
-        with (
-            _writing(config, command),
-            console.status("ingesting seeds and feeds, cleaning, classifying, loading…"),
-            one_shot_flow_run(server),
-        ):
+        with _writing(config, command), console.status("ingesting seeds and feeds, cleaning, classifying, loading…"):
             if stopping.stop_requested():
                 raise _stopped(f"silkwatch {command} was stopped before it started; nothing changed")
-            state = stopping.flow_in_thread(
-                lambda: with_task_runner(run_flow, config)(
-                    config, period=period, write_report=write_report, include_feeds=include_feeds, return_state=True
-                )
-            )
-        if state.is_cancelled():  # stopped: the summary of what it did is the state's data
-            summary = state.result(raise_on_failure=False)
+            call = flow_call(run_flow, config, config, period=period, write_report=write_report,
+                             include_feeds=include_feeds, prefect=_uses_prefect(prefect))  # fmt: skip
+            summary, stop = stopping.flow_in_thread(call)
+        if stop is not None:
             n = summary.articles_new
             kept = f"what it saved is kept ({n} new article{'s' * (n != 1)})" if n else "it had saved nothing new"
             raise _stopped(
                 f"silkwatch {command} {stopped_while(summary)}; {kept}, and `silkwatch {command}` again does the rest"
             )
-        _print_ingest(state.result())
+        _print_ingest(summary)
 
 
 @app.command()
 def run(
     config: ConfigOption = None,
     period: Annotated[Period | None, typer.Option(help="Digest period \\[default: config's].")] = None,
+    prefect: PrefectOption = False,
 ) -> None:
     """The main job: ingest seeds, clean, dedupe, classify, load, and write the digest."""
     cfg = _config(config)
-    _guarded(_run, cfg, period.value if period else None, True)
+    _guarded(_run, cfg, period.value if period else None, True, prefect=prefect)
 
 
 @app.command()
@@ -210,6 +233,7 @@ def ingest(
     config: ConfigOption = None,
     seeds: Annotated[Path | None, typer.Option("--seeds", help="Seed folder \\[default: config's].")] = None,
     no_feeds: Annotated[bool, typer.Option("--no-feeds", help="Seeds only; do not read the feeds.")] = False,
+    prefect: PrefectOption = False,
 ) -> None:
     """Ingest only: seeds and feeds are read, cleaned, deduplicated, classified and loaded; no digest."""
     cfg = _config(config)
@@ -217,16 +241,16 @@ def ingest(
         from dataclasses import replace
 
         cfg = replace(cfg, seeds_dir=seeds.resolve())
-    _guarded(_run, cfg, None, False, not no_feeds)
+    _guarded(_run, cfg, None, False, not no_feeds, prefect)
 
 
-def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool) -> None:
-    server = start_temporary_server()
+def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool, prefect: bool) -> None:
     from flows.pipeline import digest_flow
-    from flows.runners import with_task_runner
+    from flows.runners import flow_call
 
-    with _writing(cfg, "digest"), console.status("building the digest…"), one_shot_flow_run(server):
-        summary = with_task_runner(digest_flow, cfg)(cfg, period, out, email=email, force=force)
+    with _writing(cfg, "digest"), console.status("building the digest…"):
+        summary, _ = flow_call(digest_flow, cfg, cfg, period, out, email=email, force=force,
+                               prefect=_uses_prefect(prefect))()  # fmt: skip
     result = summary.digest
     if result.status == "sent" and not force:
         console.print(
@@ -262,12 +286,13 @@ def digest(
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of the digest folder.")] = None,
     email: Annotated[bool, typer.Option("--email", help="Email it to \\[email] recipients (once per digest).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild and resend a digest already emailed.")] = False,
+    prefect: PrefectOption = False,
 ) -> None:
     """Build the digest of what is new, grouped by topic (markdown and HTML), and email it."""
     cfg = _config(config)
     chosen = period.value if period else cfg.digest_period
     assert chosen in PERIODS  # noqa: S101 - guaranteed by Period and config validation
-    _guarded(_digest, cfg, chosen, out, email, force)
+    _guarded(_digest, cfg, chosen, out, email, force, prefect)
 
 
 @app.command()
@@ -901,8 +926,7 @@ def watch_test(
 
 
 def main() -> None:
-    silence_stderr_at_exit()
-    run_then_exit(app)
+    app()
 
 
 if __name__ == "__main__":

@@ -374,13 +374,6 @@ def fetch(
     return result
 
 
-def error_kind(url: str, error: str) -> str:
-    """A fetch error without the URL's host in it ("cannot resolve its host: ..."), so feeds that
-    fail the same way (all of them, offline) are reported as one kind of failure."""
-    host = urlsplit(url).hostname
-    return error.replace(host, "its host") if host else error
-
-
 def _as_failure(exc: Exception) -> FetchFailed:
     if isinstance(exc, FetchFailed):
         return exc

@@ -56,23 +56,23 @@ PARENT_POLL_SECONDS = 0.5
 def _worker_init(parent: int) -> None:
     """Worker initializer. The worker leaves as soon as the run that started it is gone: a run killed
     with SIGKILL runs no clean-up, and a worker blocked on the pool's queue would otherwise live on
-    (holding the run's terminal and pipes open) for ever. And its interpreter teardown stays off the
-    user's terminal, as the command's own does (``flows.quiet``): the worker has imported DuckDB
-    (through the row-building modules), whose bindings print "nanobind: leaked ..." as it exits."""
-    import time
-
-    from flows.quiet import silence_stderr_at_exit
+    (holding the run's terminal and pipes open) for ever. The watch ends before the worker's
+    interpreter tears down: a thread still running then keeps DuckDB's type objects alive, and its
+    bindings print "nanobind: leaked ..." on the run's terminal."""
+    import atexit
 
     for signum in stopping.STOP_SIGNALS:  # the run ends its workers (and a dying run's watch below)
         signal.signal(signum, signal.SIG_IGN)
-    silence_stderr_at_exit()
+    worker_exits = threading.Event()
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_SECONDS)
-        os._exit(1)
+        while not worker_exits.wait(PARENT_POLL_SECONDS):
+            if os.getppid() != parent:
+                os._exit(1)
 
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+    watcher = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    watcher.start()
+    atexit.register(lambda: (worker_exits.set(), watcher.join()))
 
 
 def _warm_up() -> None:

@@ -1,6 +1,8 @@
-"""Prefect flows and tasks: thin orchestration over ``flows.ingest`` and ``flows.digest``.
+"""The flows and their steps: thin orchestration over ``flows.ingest`` and ``flows.digest``.
 
-One task per batch (never per article): each Prefect task run costs milliseconds.
+One step per batch (never per article): each Prefect task run costs milliseconds. A step is a
+Prefect task in a Prefect flow run and a plain call in a one-off command (``flows.steps``);
+the scheduled flows that ``silkwatch serve`` and the deployments run are in ``flows.scheduled``.
 
 A run asked to stop (SIGINT, SIGTERM: ``flows.stopping``) ends within seconds: the flow looks at
 the stop between batches and phases, the fetches and the extraction workers end on their own, a
@@ -17,29 +19,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture
-from prefect.states import Cancelled, State
-from prefect.utilities.annotations import quote
+from typing import TYPE_CHECKING
 
 from flows import stopping
 from flows.alerts import AlertSummary, check_and_alert
-from flows.config import Config, EmailConfig, load_config
-from flows.digest import MAX_PER_TOPIC, DigestResult, write_digest
-from flows.email import SendOutcome, retry_failed_sends, send_digest
+from flows.config import Config, EmailConfig
 from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list
 from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
-from flows.notify import check_notify
 from flows.pages import PagePool, fetch_pages
-from flows.quiet import silence_stderr_at_exit
-from flows.runners import with_task_runner
+from flows.steps import cancelled, flow, in_prefect_run, quote, task
 from parsers.classify import topic_ruleset
+from parsers.digest import MAX_PER_TOPIC
 from warehouse.clock import utc_now
-from warehouse.db import WarehouseBusy, open_warehouse
+from warehouse.db import open_warehouse
 from warehouse.faults import fault_point
 from warehouse.feeds import (
     add_pending_entries,
@@ -51,8 +44,15 @@ from warehouse.feeds import (
     sync_feeds,
 )
 from warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
-from warehouse.lock import writer_lock
 from warehouse.tx import transaction
+
+if TYPE_CHECKING:
+    from prefect.futures import PrefectFuture
+    from prefect.states import State
+
+    from flows.digest import DigestResult
+    from flows.email import SendOutcome
+    from flows.steps import LocalFuture, Stopped
 
 BATCH_SIZE = 500  # article copies per prepare/save task
 # pages per fetch+extract task (the crash tests set small batches through the environment)
@@ -60,31 +60,29 @@ PAGE_BATCH_SIZE = int(os.environ.get("SILKWATCH_PAGE_BATCH_SIZE", "200"))
 # While slower feeds are still being checked, a page batch starts with fewer pages once the first of
 # them has waited this long: a dripping feed holds up the others' pages this long, not its timeout.
 PAGE_BATCH_FILL_SECONDS = 1.0
-
-# Inputs are large plain data: no caching by input hash, no result persistence; and the large
-# ones are passed quote()d, so Prefect does not walk (and copy) every row, term and band key of
-# them to track dependencies: that walk cost more main-process time than the saves.
-_task = {"cache_policy": NO_CACHE, "persist_result": False}
+# Steps are Prefect tasks in a Prefect flow run, plain calls in a one-off command (flows/steps.py).
+# Their large inputs are passed quote()d, so Prefect does not walk (and copy) every row, term and
+# band key of them to track dependencies: that walk cost more main-process time than the saves.
 
 
-@task(name="load-seeds", **_task)
+@task(name="load-seeds")
 def load_seeds_task(seed_dir: Path) -> Batch:
     return read_seeds(seed_dir)
 
 
-@task(name="clean-classify-batch", **_task)
+@task(name="clean-classify-batch")
 def prepare_batch_task(seeds: list[SeedText], topics_file: Path | None = None) -> Batch:
     return prepare_seeds(seeds, topic_ruleset(topics_file))
 
 
-@task(name="save-batch", **_task)
+@task(name="save-batch")
 def save_batch_task(
     db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at, settled=(), failed_again=None
 ) -> SaveResult:
     return save_rows(db_path, rows, log, run_id, seen_at, settled, failed_again)
 
 
-@task(name="record-feed-checks", **_task)
+@task(name="record-feed-checks")
 def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, now) -> tuple[list, dict]:
     """Write each feed's health and fetch-log row, and keep its entries not stored yet as pending
     until their copy is saved: in one transaction with the feed's new ETag, so that no stop can
@@ -116,7 +114,7 @@ def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, n
     return new_items, failures
 
 
-@task(name="fetch-extract-pages", **_task)
+@task(name="fetch-extract-pages")
 def fetch_pages_task(
     items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool,
     topics_file: str | None = None,
@@ -124,35 +122,43 @@ def fetch_pages_task(
     return fetch_pages(items, policy, limiter, failures, now, run_id, pool, topics_file)
 
 
-@task(name="write-digest", **_task)
+@task(name="write-digest")
 def write_digest_task(
     db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC,
     topics_file: Path | None = None,
 ) -> DigestResult:  # fmt: skip
+    from flows.digest import write_digest  # the templates and charts: imported by the runs that write a digest
+
     result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic,
                           ruleset=topic_ruleset(topics_file))  # fmt: skip
-    # The digest as a Prefect artifact, for whoever watches the runs in Prefect's UI.
-    create_markdown_artifact(
-        markdown=result.path.read_text("utf-8"),
-        key=f"silkwatch-digest-{period}",
-        description=f"{result.path.name}: {len(result.article_ids)} articles",
-    )
+    if in_prefect_run():  # the digest as a Prefect artifact, for whoever watches the runs in Prefect's UI
+        from prefect.artifacts import create_markdown_artifact
+
+        create_markdown_artifact(
+            markdown=result.path.read_text("utf-8"),
+            key=f"silkwatch-digest-{period}",
+            description=f"{result.path.name}: {len(result.article_ids)} articles",
+        )
     return result
 
 
-@task(name="watches-and-alerts", **_task)
+@task(name="watches-and-alerts")
 def alerts_task(config: Config, run_id: str) -> AlertSummary:
     """The new articles against the watches, breaking stories, and every alert not sent yet."""
     return check_and_alert(config, run_id)
 
 
-@task(name="send-digest", retries=1, retry_delay_seconds=30, **_task)
+@task(name="send-digest", retries=1, retry_delay_seconds=30)
 def send_digest_task(db_path: Path, email: EmailConfig, digest_id: str, force: bool = False) -> SendOutcome:
+    from flows.email import send_digest
+
     return send_digest(db_path, email, digest_id, force=force)
 
 
-@task(name="retry-failed-sends", **_task)
+@task(name="retry-failed-sends")
 def retry_sends_task(db_path: Path, email: EmailConfig) -> list[SendOutcome]:
+    from flows.email import retry_failed_sends
+
     return retry_failed_sends(db_path, email)
 
 
@@ -265,7 +271,7 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
         PagePool(1 if config.task_runner == "dask" else config.workers) as pool,
     ):
 
-        def fetch_extract(items: list) -> PrefectFuture:
+        def fetch_extract(items: list) -> PrefectFuture | LocalFuture:
             pool.start()
             # Dask reads tuples in task arguments as its own task specs, so quote() (a tuple) stays home.
             ship = (lambda value: value) if config.task_runner == "dask" else quote
@@ -281,10 +287,10 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
 
 def _feeds_to_pages(
     config: Config, summary: IngestSummary, now, unanswered: int, news: queue.Queue, waiting: _Waiting,
-    fetch_extract: Callable[[list], PrefectFuture],
+    fetch_extract: Callable[[list], PrefectFuture | LocalFuture],
 ) -> None:  # fmt: skip
     """Record each feed as it answers, and keep one page batch in flight while the one before is saved."""
-    in_flight: PrefectFuture | None = None  # the page batch being fetched and extracted
+    in_flight: PrefectFuture | LocalFuture | None = None  # the page batch being fetched and extracted
     while (unanswered or waiting.items or in_flight) and not stopping.stop_requested():
         arrived = _news(news)
         if stopping.stop_requested():
@@ -341,17 +347,20 @@ def _save_pages(config: Config, summary: IngestSummary, batch: PageBatch, now) -
 @flow(name="silkwatch-run", validate_parameters=False)
 def run_flow(
     config: Config, period: str | None = None, write_report: bool = True, include_feeds: bool = True
-) -> IngestSummary | State:
+) -> IngestSummary | State | Stopped:
     """The main job: ingest seeds and feeds, clean, dedupe, classify, load; then write the digest.
 
-    Stopped (``flows.stopping``), it returns a Cancelled state whose data is the summary."""
+    Stopped (``flows.stopping``), it returns a Cancelled state whose data is the summary (``Stopped``
+    when its body is run without Prefect: ``flows.steps.run_local``)."""
     with stopping.stop_on_signals():  # here too: Prefect replaces SIGTERM's handler for a flow run
         outcome = _run(config, period, write_report, include_feeds)
     fault_point("flow-end")  # the flow run's last instant, Prefect's SIGTERM handler back if it has one
     return outcome
 
 
-def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool) -> IngestSummary | State:
+def _run(
+    config: Config, period: str | None, write_report: bool, include_feeds: bool
+) -> IngestSummary | State | Stopped:
     run_id = f"{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     started = utc_now()
     summary = IngestSummary(run_id=run_id)
@@ -405,7 +414,7 @@ def _run(config: Config, period: str | None, write_report: bool, include_feeds: 
             error=error,
         )
     if stopped:
-        return Cancelled(message=error, data=summary)
+        return cancelled(error, summary)
     return summary
 
 
@@ -438,49 +447,3 @@ def digest_flow(
         if summary.digest.digest_id not in {r.digest_id for r in summary.retried if r.sent}:
             summary.send = send_digest_task(config.warehouse_path, config.email, summary.digest.digest_id, force)
     return summary
-
-
-def _scheduled_wait(config: Config) -> float:
-    """A scheduled flow finding another writer at work waits for it (up to one ingest interval,
-    when the next scheduled ingest takes over) instead of failing like an impatient CLI user."""
-    return max(config.lock_wait_seconds, config.schedule["ingest_every_minutes"] * 60.0)
-
-
-# Deployments take the config file's path: a flow run's parameters must be plain JSON. The ingest
-# runs its work in a thread, as the commands do (flows/stopping.py): a run cancelled from Prefect's
-# UI or API, or stopped with `silkwatch serve` (the runner sends SIGTERM), stops as Ctrl-C stops a
-# command, and the runner marks it Cancelled. (A Cancelled state returned by a deployment's flow
-# would be logged by Prefect's engine as an unexpected exception, with its traceback.)
-@flow(name="silkwatch-scheduled-ingest")
-def scheduled_ingest(config_path: str) -> None:
-    """Scheduled: ingest seeds and feeds (no digest)."""
-    silence_stderr_at_exit()  # this flow run's process ends when the flow does: no teardown noise in the logs
-    config = load_config(Path(config_path))
-    check_notify(config)  # a bad notify URL fails the run before anything is ingested or sent
-    wait = _scheduled_wait(config)
-    with stopping.stop_on_signals():
-        try:
-            with writer_lock(config.warehouse_path, wait, "scheduled ingest", give_up=stopping.stop_requested):
-                state = stopping.flow_in_thread(
-                    lambda: with_task_runner(run_flow, config)(config, write_report=False, return_state=True)
-                )
-        except WarehouseBusy:
-            if not stopping.stop_requested():
-                raise
-            print(f"stopped by {stopping.describe(stopping.stop_signal())} while waiting for the warehouse")
-            return
-    if state.is_cancelled():
-        print(state.message)
-        return
-    summary = state.result()
-    print(f"{summary.articles_new} new articles, {summary.feeds_ok} feeds ok, {summary.feeds_failed} failed")
-
-
-@flow(name="silkwatch-scheduled-digest")
-def scheduled_digest(config_path: str, period: str = "day") -> None:
-    """Scheduled: build the digest for the period and email it when [email] is enabled."""
-    config = load_config(Path(config_path))
-    with writer_lock(config.warehouse_path, _scheduled_wait(config), f"scheduled {period} digest"):
-        summary = with_task_runner(digest_flow, config)(config, period, email=config.email.enabled)
-    if summary.send and not summary.send.sent and summary.send.reason.startswith("failed"):
-        raise RuntimeError(f"digest {summary.digest.digest_id}: {summary.send.reason}")

@@ -61,3 +61,10 @@ def canonical_url(url: str) -> str:
         if k.lower() not in dropped and not k.lower().startswith(TRACKING_PREFIXES)
     )
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+def error_kind(url: str, error: str) -> str:
+    """A fetch error without the URL's host in it ("cannot resolve its host: ..."), so feeds that
+    fail the same way (all of them, offline) are reported as one kind of failure."""
+    host = urlsplit(url).hostname
+    return error.replace(host, "its host") if host else error

@@ -135,17 +135,21 @@ def make_workdir(root: Path, site: LocalSite) -> Path:
 
 
 def silkwatch_env(**extra: str) -> dict:
-    """The CLI's environment: the test session's Prefect server (no temporary server per process),
-    small page batches, no inherited config or warehouse override."""
-    from prefect.settings import PREFECT_API_URL
-
+    """The CLI's environment: no Prefect server named, as in a user's shell (the command runs its
+    flow without Prefect: flows/steps.py; ``PREFECT_API_URL=harness_api_url()`` makes it a Prefect
+    flow run), small page batches, no inherited config or warehouse override."""
     env = {**os.environ, "COLUMNS": "200", "SILKWATCH_PAGE_BATCH_SIZE": "3", **extra}
-    if PREFECT_API_URL.value():  # inside the session's prefect_harness
-        env["PREFECT_API_URL"] = PREFECT_API_URL.value()
-    for name in ("SILKWATCH_CONFIG", "SILKWATCH_DB", "SILKWATCH_FAULT", "SILKWATCH_FAULT_MARK"):
+    for name in ("SILKWATCH_CONFIG", "SILKWATCH_DB", "SILKWATCH_FAULT", "SILKWATCH_FAULT_MARK", "PREFECT_API_URL"):
         if name not in extra:
             env.pop(name, None)
     return env
+
+
+def harness_api_url() -> str:
+    """The test session's Prefect server (``prefect_harness``), for a command that reports to it."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
 
 
 def start(*args: str, cwd: Path, new_session: bool = False, **env: str) -> subprocess.Popen:

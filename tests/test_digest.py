@@ -13,10 +13,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from flows.config import load_config
-from flows.digest import build_context, chart_png, md_escape, render_html, render_markdown, write_digest
+from flows.digest import chart_png, md_escape, render_html, render_markdown, write_digest
 from flows.email import EmailError, build_message, retry_failed_sends, send_digest
 from flows.ingest import prepare_seeds, read_seeds
 from parsers.classify import default_ruleset
+from parsers.digest import build_context
 from tests.conftest import SEEDS
 from warehouse.db import open_warehouse
 from warehouse.load import save_copies
@@ -296,7 +297,7 @@ def test_an_item_time_says_it_is_utc():
     in Almaty or Beijing. A date with no time stays a bare day."""
     from datetime import datetime
 
-    from flows.digest import format_date
+    from parsers.digest import format_date
 
     assert format_date(datetime(2024, 7, 4, 12, 15)) == "4 July 2024, 12:15 UTC"
     assert format_date(datetime(2024, 7, 4)) == "4 July 2024"

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import duckdb
 
-from flows.digest import build_context, render_html, render_markdown, write_digest
+from flows.digest import render_html, render_markdown, write_digest
 from flows.ingest import prepare_seeds, read_seeds
 from parsers.classify import default_ruleset
+from parsers.digest import build_context
 from tests.conftest import SEEDS
 from warehouse.db import open_warehouse
 from warehouse.load import save_copies

@@ -1,117 +1,155 @@
-"""The CLI's exit path (flows/oneshot.py): it skips the interpreter teardown, nothing else."""
+"""A one-off command and Prefect (flows/steps.py): with no Prefect server named it runs the flow's
+body without Prefect (no server, no port, no Prefect import, nothing on stderr); with
+PREFECT_API_URL it is a Prefect flow run reporting to that server."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
-import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import processes_exit
-
-SCRIPT = textwrap.dedent(
-    """
-    import atexit, sys, threading, time
-    from flows.oneshot import run_then_exit
-    atexit.register(lambda: print("exit handler ran", flush=True))
-    def late_writer():
-        time.sleep(0.2)
-        print("non-daemon thread finished", flush=True)
-    def main():
-        threading.Thread(target=late_writer).start()
-        print("buffered output", end="")
-        {ending}
-    run_then_exit(main)
-    """
-)
+from tests.conftest import SEEDS
+from tests.local_site import SILKWATCH, harness_api_url, silkwatch_env
 
 
-@pytest.mark.parametrize(
-    ("ending", "status", "stderr"),
-    [
-        ("return", 0, ""),
-        ("sys.exit(3)", 3, ""),
-        ("sys.exit('bad input')", 1, "bad input"),
-        ("1 / 0", 1, "ZeroDivisionError"),
-    ],
-)
-def test_exit_keeps_status_threads_handlers_and_output(ending: str, status: int, stderr: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(ending=ending)], capture_output=True, text=True, timeout=60
+def _seeds_workdir(root: Path) -> Path:
+    """The seeds, no feeds: an ingest that touches no network."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SEEDS, root / "seeds", ignore=shutil.ignore_patterns("*.toml"))
+    (root / "feeds.toml").write_text("", "utf-8")
+    (root / "silkwatch.toml").write_text(
+        '[warehouse]\npath = "data/silkwatch.duckdb"\n[seeds]\ndir = "seeds"\n[feeds]\nfile = "feeds.toml"\n', "utf-8"
     )
-    assert done.returncode == status
-    assert done.stdout.startswith("buffered output")
-    assert "non-daemon thread finished" in done.stdout
-    assert done.stdout.rstrip().endswith("exit handler ran")  # after the threads, as Python does it
-    assert stderr in done.stderr
+    return root
 
 
-SERVER_SCRIPT = textwrap.dedent(
-    """
-    import os, sys, time
-    from prefect import flow
-    from flows.oneshot import one_shot_flow_run, run_then_exit, start_temporary_server
-
-    @flow(name="oneshot-probe")
-    def probe():
-        from prefect.settings import PREFECT_API_URL
-        return PREFECT_API_URL.value()
-
-    def main():
-        server = start_temporary_server()
-        print(server.process.pid, flush=True)
-        if sys.argv[1] == "hang":
-            time.sleep(600)
-        with one_shot_flow_run(server):
-            print(probe() == server.api_url, flush=True)
-
-    run_then_exit(main)
-    """
-)
+def _descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+    found, frontier = set(), [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == pid and p not in found]
+        found.update(children)
+        frontier.extend(children)
+    return found
 
 
-def _server_env(tmp_path) -> dict:
-    import os
+def _listening_inodes() -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as fh:
+            for line in fh.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A":  # LISTEN
+                    inodes.add(fields[9])
+    return inodes
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}  # no harness server here
-    return {**env, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_LOGGING_LEVEL": "WARNING"}  # fmt: skip
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    except OSError:  # the process ended meanwhile
+        pass
+    return inodes
+
+
+def _run_watched(args: list[str], cwd: Path, env: dict) -> tuple[subprocess.CompletedProcess, set[int], set[str]]:
+    """The command, and every process it started and every port it listened on while it ran."""
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: set[int] = set()
+    listening: set[str] = set()
+    while proc.poll() is None:
+        tree = {proc.pid} | _descendants(proc.pid)
+        children |= tree - {proc.pid}
+        listening |= set().union(*(_socket_inodes(pid) for pid in tree)) & _listening_inodes()
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    return subprocess.CompletedProcess(args, proc.returncode, out, err), children, listening
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_temporary_server_started_early_serves_the_flow_run_and_stops_at_exit(tmp_path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SERVER_SCRIPT, "run"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_server_env(tmp_path),
+def test_a_one_off_command_starts_no_prefect_server(tmp_path) -> None:
+    work = _seeds_workdir(tmp_path / "work")
+    prefect_home = tmp_path / "prefect-home"
+    env = silkwatch_env(PREFECT_HOME=str(prefect_home))
+    assert "PREFECT_API_URL" not in env
+    first = subprocess.run([SILKWATCH, "ingest"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    for args, says in ((["ingest"], "already stored (unchanged)   │ 5"), (["run"], "digest"), (["digest"], "wrote")):
+        done, children, listening = _run_watched([SILKWATCH, *args], work, env)
+        assert done.returncode == 0, done.stderr
+        assert says in done.stdout
+        assert done.stderr == ""  # no "Crash detected!", no telemetry or log lines, no exit noise
+        assert children == set()  # no server process (nor any other: seeds need no extraction workers)
+        assert listening == set()  # no port opened
+    assert not (prefect_home / "prefect.db").exists()  # no Prefect database either
+    assert not (prefect_home / "profiles.toml").exists()
+
+
+def test_a_one_off_command_does_not_import_prefect(tmp_path) -> None:
+    work = _seeds_workdir(tmp_path / "work")
+    code = (
+        "import sys\nfrom flows.cli import main\nsys.argv = ['silkwatch', *sys.argv[1:]]\n"
+        "try:\n    main()\nfinally:\n"
+        "    print('imported:', sorted({m.split('.')[0] for m in sys.modules} & {'prefect', 'trafilatura', 'httpx', "
+        "'apprise', 'jinja2', 'pyarrow', 'feedparser'}), file=sys.stderr)\n"
     )
+    env = silkwatch_env(PREFECT_HOME=str(tmp_path / "prefect-home"))
+    ingest = subprocess.run([sys.executable, "-c", code, "ingest"], cwd=work, env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert ingest.returncode == 0, ingest.stderr
+    assert "prefect" not in ingest.stderr.split("imported:")[1]
+    query = subprocess.run([sys.executable, "-c", code, "query", "select 1"], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert query.returncode == 0, query.stderr
+    assert query.stderr.strip() == "imported: []"  # reading the warehouse needs none of them
+
+
+def _flow_runs(name: str) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[name])), sort=FlowRunSort.ID_DESC, limit=200
+        )
+
+
+def test_with_prefect_api_url_a_command_is_a_prefect_flow_run(prefect_harness, tmp_path) -> None:
+    work = _seeds_workdir(tmp_path / "work")
+    before = {r.id for r in _flow_runs("silkwatch-run")}
+    done = subprocess.run([SILKWATCH, "ingest"], cwd=work, env=silkwatch_env(PREFECT_API_URL=harness_api_url()),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    pid, reported_to_it = done.stdout.split()
-    assert reported_to_it == "True"  # the flow run used this server, not one Prefect started itself
-    assert processes_exit([int(pid)], within=10)
+    assert "new articles" in done.stdout
+    new = [r for r in _flow_runs("silkwatch-run") if r.id not in before]
+    assert len(new) == 1
+    assert new[0].state.is_completed()
+    assert new[0].parameters["write_report"] is False
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_temporary_server_dies_with_a_killed_command(tmp_path) -> None:
-    import signal
+def test_prefect_only_when_asked_or_a_server_is_named(monkeypatch) -> None:
+    from flows.cli import _uses_prefect
 
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER_SCRIPT, "hang"], stdout=subprocess.PIPE, text=True, env=_server_env(tmp_path)
-    )
-    with proc, proc.stdout:
-        try:
-            pid = int(proc.stdout.readline())
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-    assert processes_exit([pid], within=10)
-
-
-def test_no_temporary_server_when_the_environment_names_a_server(monkeypatch) -> None:
-    from flows.oneshot import start_temporary_server
-
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
-    assert start_temporary_server() is None
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert not _uses_prefect(False)
+    assert _uses_prefect(True)
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert _uses_prefect(False)

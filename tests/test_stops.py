@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import group_members, processes_exit
-from tests.local_site import DB, make_workdir, rerun_heals, start
+from tests.local_site import DB, harness_api_url, make_workdir, rerun_heals, start
 from warehouse.db import check_integrity, open_warehouse
 
 pytestmark = pytest.mark.reliability("stops")
@@ -118,13 +118,17 @@ def test_stopped_in_a_phase(signame, phase, request, reference_run, local_site, 
     rerun_heals(work, reference_run, record_property)
 
 
-def test_sigterm_as_the_flow_run_ends_is_no_crash(local_site, prefect_harness, tmp_path):
+@pytest.mark.parametrize("as_prefect_flow_run", [False, True], ids=["one-off", "prefect-flow-run"])
+def test_sigterm_as_the_flow_run_ends_is_no_crash(local_site, prefect_harness, tmp_path, as_prefect_flow_run):
     """SIGTERM after the run's work, as its flow run ends: where Prefect's own handler would be, had the
     command run its flow in the main thread (it raises TerminationSignal, reports "Crash detected!").
-    The run is done and says so."""
+    The run is done and says so; the same for a command run as a Prefect flow run (PREFECT_API_URL)."""
     work = make_workdir(tmp_path / "work", local_site)
     mark = tmp_path / "fault-mark"
-    proc = start("run", cwd=work, SILKWATCH_FAULT="pause-at:flow-end:1:2", SILKWATCH_FAULT_MARK=str(mark))
+    server = {"PREFECT_API_URL": harness_api_url()} if as_prefect_flow_run else {}
+    proc = start(
+        "run", cwd=work, SILKWATCH_FAULT="pause-at:flow-end:1:2", SILKWATCH_FAULT_MARK=str(mark), **server
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     while not mark.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -176,7 +180,7 @@ def serving(local_site, reference_run, tmp_path):
     config = work / "silkwatch.toml"
     config.write_text(config.read_text("utf-8") + "[schedule]\ningest_every_minutes = 1440\n", "utf-8")
     local_site.hold("/news/5")
-    proc = start("serve", cwd=work, new_session=True)
+    proc = start("serve", cwd=work, new_session=True, PREFECT_API_URL=harness_api_url())  # the session's server
     try:
         deadline = time.monotonic() + 120
         with get_client(sync_client=True) as client:

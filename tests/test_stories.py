@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from evaluation.stories import TARGET_PRECISION, TARGET_RECALL, evaluate, features, labelled_items
-from flows.digest import build_context, render_html, render_markdown, write_digest
+from flows.digest import render_html, render_markdown, write_digest
 from flows.ingest import copy_to_row, save_rows
 from flows.stories import cluster_pending
 from parsers.classify import classify_topics, default_ruleset
 from parsers.dedupe import content_hash
+from parsers.digest import build_context
 from parsers.entities import tag_entities
 from parsers.model import ArticleCopy
 from parsers.stories import StoryIndex, article_features, cluster, default_rules

@@ -75,3 +75,25 @@ def test_host_limiter_pickles_to_the_one_copy_of_its_process():
         worker.start()
         worker.join()
         assert got == [False]
+
+
+def test_a_one_off_run_without_prefect_stores_what_a_prefect_run_stores_on_threads_and_dask(
+    prefect_harness,
+    config,  # noqa: F811
+    tmp_path,
+):
+    """The flow's body run as a one-off command runs it (flows/steps.py: no Prefect), its page batches
+    on a thread pool or on a local Dask cluster: the same rows as the Prefect flow run."""
+    from flows.runners import local_runner_for
+    from flows.steps import run_local
+
+    prefect_run = run_flow.with_options(task_runner=task_runner_for(config))(config)
+    runs = {}
+    for runner in ("threads", "dask"):
+        local = replace(config, warehouse_path=tmp_path / f"{runner}.duckdb", digest_dir=tmp_path / f"{runner}-reports",
+                        task_runner=runner)  # fmt: skip
+        summary = run_local(run_flow, local_runner_for(local, n_workers=1, threads_per_worker=4), local)
+        assert (summary.articles_new, summary.sources_new) == (prefect_run.articles_new, prefect_run.sources_new)
+        runs[runner] = _stored(local.warehouse_path)
+    assert all(runs["threads"][t] for t in STORED)
+    assert runs["threads"] == runs["dask"] == _stored(config.warehouse_path)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:  # the schema's migrations use transaction(): reading the warehouse needs no Arrow
+    import pyarrow as pa
 
 
 @contextmanager
@@ -59,4 +62,6 @@ def _begin_commit(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def keys_table(values, column: str = "k", type_: pa.DataType | None = None) -> pa.Table:
+    import pyarrow as pa
+
     return pa.table({column: pa.array(list(values), type_ or pa.string())})
