@@ -30,7 +30,7 @@ from flows.alerts import AlertSummary, check_and_alert
 from flows.config import Config, EmailConfig, load_config
 from flows.digest import MAX_PER_TOPIC, DigestResult, write_digest
 from flows.email import SendOutcome, retry_failed_sends, send_digest
-from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list
+from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list, poll_plans
 from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
 from flows.notify import check_notify
@@ -52,6 +52,7 @@ from warehouse.feeds import (
 )
 from warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
 from warehouse.lock import writer_lock
+from warehouse.sources import schedule_feeds
 from warehouse.tx import transaction
 
 BATCH_SIZE = 500  # article copies per prepare/save task
@@ -112,6 +113,7 @@ def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, n
         )
         new_items = [(e, f) for e, f in fresh if e.key in added]  # the others wait already (or back off)
         save_fetch_log(con, [o.result.log_row(run_id) for o in outcomes])
+        schedule_feeds(con, poll_plans(outcomes, now), now)  # adaptive polling (parsers/polling.py)
         failures = page_failure_counts(con, [e.link for e, _ in new_items if e.link])
     return new_items, failures
 
@@ -169,6 +171,7 @@ class IngestSummary:
     feeds_ok: int = 0
     feeds_failed: int = 0
     feeds_backing_off: int = 0
+    feeds_not_due: int = 0  # checked recently enough for their publishing rate (parsers/polling.py)
     pages_deferred: int = 0
     sends: list[SendOutcome] = field(default_factory=list)  # digest emails retried in this run
     failures: list[str] = field(default_factory=list)  # seeds and pages that could not be used
@@ -242,7 +245,7 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
     """Check the feeds, and fetch, extract and save the pages of their new entries, as the feeds
     answer: a slow feed holds up no other feed's pages (``PAGE_BATCH_FILL_SECONDS``). Entries an
     earlier run read and did not finish (``pending_entries``) come first."""
-    feeds = load_feed_list(config.feeds_file)
+    feeds = [f for f in load_feed_list(config.feeds_file) if f["enabled"]]
     if not feeds:
         return
     waiting = _Waiting()
@@ -253,7 +256,8 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
         left = [(entry_from_json(e), configured[url]) for url, e in pending_entries(con, now) if url in configured]
         waiting.add(left, page_failure_counts(con, [e.link for e, _ in left if e.link]))
     due = [f for f in feeds if (states[f["url"]]["next_due_at"] or now) <= now]
-    summary.feeds_backing_off = len(feeds) - len(due)
+    summary.feeds_backing_off = sum(bool(states[f["url"]]["consecutive_failures"]) for f in feeds if f not in due)
+    summary.feeds_not_due = len(feeds) - len(due) - summary.feeds_backing_off
     summary.phase = "checking feeds and fetching pages"
     policy = policy_from_config(config.fetch)
     limiter = HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
