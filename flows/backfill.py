@@ -7,8 +7,9 @@ Polite: robots.txt is read for every host (sitemaps and pages), a disallowed URL
 ``fetch_log`` as ``skipped`` with the reason, and a host's Crawl-delay spaces its requests.
 Bounded: at most ``MAX_SITEMAPS`` sitemap files, 50,000 URLs a file, ``MAX_LISTED`` pages (or
 --limit); a sitemap listed twice (an index that lists itself) is read once.
-Resumable: the work list is in the warehouse (``warehouse.sources``); a killed backfill, run again,
-goes on from the first batch that did not commit.
+Resumable: the work list is in the warehouse (``warehouse.sources``); a backfill stopped (Ctrl-C,
+SIGTERM) saves the pages fetched before the stop, and run again goes on with the others; one killed
+outright (SIGKILL, power cut) fetches again only the pages of the batch that had not committed.
 """
 
 from __future__ import annotations
@@ -269,7 +270,8 @@ def _pipelined(config, batches, fetch_extract, summary, run_id, progress, done, 
         batch: PageBatch = in_flight.result()
         in_flight = None
         if batch.stopped or stopping.stop_requested():
-            return  # not saved: its pages are done by the next run
+            _save(config, batch, summary, run_id)  # the pages fetched before the stop: not fetched again
+            return
         if k + 1 < len(batches):
             in_flight = fetch_extract(batches[k + 1])
         _save(config, batch, summary, run_id)
@@ -323,9 +325,9 @@ def _warc_pages(config, backfill, warcs: list[Path], summary, run_id, progress: 
                 return
             pool.start()
             batch = extract_archived_task(quote(batch_items), utc_now(), run_id, pool, topics_file)
+            _save(config, batch, summary, run_id)  # stopped, what was extracted before the stop
             if batch.stopped or stopping.stop_requested():
                 return
-            _save(config, batch, summary, run_id)
             done += len(batch_items)
             summary.seconds = time.perf_counter() - started
             progress(done, summary.listed)

@@ -241,7 +241,7 @@ class _Waiting:
         return batch
 
 
-def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
+def _ingest_feeds(config: Config, summary: IngestSummary, now, follow_polling: bool = False) -> None:
     """Check the feeds, and fetch, extract and save the pages of their new entries, as the feeds
     answer: a slow feed holds up no other feed's pages (``PAGE_BATCH_FILL_SECONDS``). Entries an
     earlier run read and did not finish (``pending_entries``) come first."""
@@ -255,7 +255,10 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
         configured = {f["url"]: f for f in feeds}
         left = [(entry_from_json(e), configured[url]) for url, e in pending_entries(con, now) if url in configured]
         waiting.add(left, page_failure_counts(con, [e.link for e, _ in left if e.link]))
-    due = [f for f in feeds if (states[f["url"]]["next_due_at"] or now) <= now]
+    # A healthy feed waits for its next check (parsers/polling.py) only in scheduled ingests: a run
+    # asked for by hand checks it now.
+    due = [f for f in feeds if (states[f["url"]]["next_due_at"] or now) <= now
+           or not (follow_polling or states[f["url"]]["consecutive_failures"])]  # fmt: skip
     summary.feeds_backing_off = sum(bool(states[f["url"]]["consecutive_failures"]) for f in feeds if f not in due)
     summary.feeds_not_due = len(feeds) - len(due) - summary.feeds_backing_off
     summary.phase = "checking feeds and fetching pages"
@@ -344,18 +347,22 @@ def _save_pages(config: Config, summary: IngestSummary, batch: PageBatch, now) -
 
 @flow(name="silkwatch-run", validate_parameters=False)
 def run_flow(
-    config: Config, period: str | None = None, write_report: bool = True, include_feeds: bool = True
-) -> IngestSummary | State:
+    config: Config, period: str | None = None, write_report: bool = True, include_feeds: bool = True,
+    follow_polling: bool = False,
+) -> IngestSummary | State:  # fmt: skip
     """The main job: ingest seeds and feeds, clean, dedupe, classify, load; then write the digest.
+    ``follow_polling``: check only the feeds due (adaptive polling; the scheduled ingest), not every one.
 
     Stopped (``flows.stopping``), it returns a Cancelled state whose data is the summary."""
     with stopping.stop_on_signals():  # here too: Prefect replaces SIGTERM's handler for a flow run
-        outcome = _run(config, period, write_report, include_feeds)
+        outcome = _run(config, period, write_report, include_feeds, follow_polling)
     fault_point("flow-end")  # the flow run's last instant, Prefect's SIGTERM handler back if it has one
     return outcome
 
 
-def _run(config: Config, period: str | None, write_report: bool, include_feeds: bool) -> IngestSummary | State:
+def _run(
+    config: Config, period: str | None, write_report: bool, include_feeds: bool, follow_polling: bool = False
+) -> IngestSummary | State:
     run_id = f"{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     started = utc_now()
     summary = IngestSummary(run_id=run_id)
@@ -365,7 +372,7 @@ def _run(config: Config, period: str | None, write_report: bool, include_feeds: 
         summary.phase = "reading the seeds"
         _ingest_seeds(config, summary, started)
         if include_feeds and not stopping.stop_requested():
-            _ingest_feeds(config, summary, started)
+            _ingest_feeds(config, summary, started, follow_polling)
         if not stopping.stop_requested():
             summary.phase = "checking watches and sending alerts"
             summary.alerts = alerts_task(config, run_id)
@@ -466,7 +473,9 @@ def scheduled_ingest(config_path: str) -> None:
         try:
             with writer_lock(config.warehouse_path, wait, "scheduled ingest", give_up=stopping.stop_requested):
                 state = stopping.flow_in_thread(
-                    lambda: with_task_runner(run_flow, config)(config, write_report=False, return_state=True)
+                    lambda: with_task_runner(run_flow, config)(
+                        config, write_report=False, follow_polling=True, return_state=True
+                    )
                 )
         except WarehouseBusy:
             if not stopping.stop_requested():

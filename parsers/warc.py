@@ -4,6 +4,7 @@ Common Crawl News files are gzipped per record; warcio reads both that and plain
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,9 +35,11 @@ class ArchivedPage:
 def archived_pages(stream: BinaryIO, with_bodies: bool = True) -> Iterator[ArchivedPage]:
     """The HTML pages of the WARC stream, in file order (bodies left empty unless ``with_bodies``).
     A record over ``MAX_RECORD_BYTES`` is skipped. Damage raises ``WarcError`` after the pages before it."""
+    if not _starts_as_warc(stream):
+        raise WarcError("not a WARC file (it does not begin with a WARC/1.x record; ARC files are not read)")
     records = 0
     try:
-        for record in ArchiveIterator(stream, arc2warc=True):
+        for record in ArchiveIterator(stream):
             records += 1
             if record.rec_type != "response" or record.http_headers is None:
                 continue
@@ -58,6 +61,18 @@ def archived_pages(stream: BinaryIO, with_bodies: bool = True) -> Iterator[Archi
     except (OSError, EOFError, ValueError) as exc:  # truncated gzip, broken headers
         where = "not a WARC file" if records == 0 else f"damaged after record {records}"
         raise WarcError(f"{where} ({type(exc).__name__}: {exc})") from None
+
+
+def _starts_as_warc(stream: BinaryIO) -> bool:
+    """Whether the stream (gzipped or not) begins with a WARC record header; the stream is rewound."""
+    head = stream.read(4096)
+    stream.seek(0)
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            head = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(head, 16)
+        except zlib.error:
+            return False
+    return head.startswith(b"WARC/")
 
 
 def _warc_date(record) -> datetime | None:

@@ -45,13 +45,14 @@ def start_backfill(
     con: duckdb.DuckDBPyConnection, source: str, since: datetime | None, max_pages: int | None, now: datetime
 ) -> Backfill:
     """The unfinished backfill of ``source`` (resumed, with its own --since and --limit), or a new one."""
-    row = con.execute(
+    unfinished = con.execute(
         "SELECT backfill_id, since, max_pages FROM backfills WHERE source = ? AND finished_at IS NULL "
         "ORDER BY started_at DESC LIMIT 1",
         [source],
-    ).fetchone()
-    if row:
-        return Backfill(row[0], source, row[1], row[2], resumed=True)
+    ).fetchall()
+    if unfinished:
+        backfill_id, since, max_pages = unfinished[0]
+        return Backfill(backfill_id, source, since, max_pages, resumed=True)
     backfill_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     con.execute(
         "INSERT INTO backfills (backfill_id, source, since, max_pages, started_at) VALUES (?, ?, ?, ?, ?)",
@@ -101,7 +102,7 @@ def save_listing(
 def listed_count(con: duckdb.DuckDBPyConnection, backfill_id: str, kind: str) -> int:
     return con.execute(
         "SELECT count(*) FROM backfill_urls WHERE backfill_id = ? AND kind = ?", [backfill_id, kind]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
 
 
 def pending_urls(con: duckdb.DuckDBPyConnection, backfill_id: str, kind: str, limit: int | None = None) -> list[dict]:
