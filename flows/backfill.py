@@ -33,7 +33,7 @@ from flows.pipeline import PAGE_BATCH_SIZE, _task, fetch_pages_task, save_batch_
 from flows.robots import RobotsCache, skipped_row
 from parsers.feeds import FeedEntry
 from parsers.sitemaps import MAX_SITEMAP_BYTES, SitemapError, parse_sitemap
-from parsers.warc import ArchivedPage, WarcError, archived_pages
+from parsers.warc import ArchivedPage, WarcError, archived_pages, starts_as_warc
 from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.load import finish_run, save_fetch_log, start_run
@@ -289,14 +289,32 @@ def _save(config: Config, batch: PageBatch, summary: BackfillSummary, run_id: st
     summary.already_seen += saved.already_seen
 
 
-def _read_warc(path: Path, with_bodies: bool) -> Iterator[ArchivedPage]:
+def _read_warc(path: Path, with_bodies: bool, failures: list[str]) -> Iterator[ArchivedPage]:
+    """The HTML pages of one WARC file; damage part-way ends the file (the pages before it are
+    kept) and is reported in ``failures``. A file that is no WARC at all is a ``BackfillInputError``."""
     try:
         with path.open("rb") as stream:
             yield from archived_pages(stream, with_bodies)
     except OSError as exc:
         raise BackfillInputError(f"{path}: cannot read: {exc.strerror}") from None
     except WarcError as exc:
-        raise BackfillInputError(f"{path}: {exc}") from None
+        if str(exc).startswith("not a WARC file"):
+            raise BackfillInputError(f"{path}: {exc}") from None
+        if with_bodies:  # reported once, on the pass that reads the pages
+            failures.append(f"{path}: {exc}")
+
+
+def check_warc_files(paths: list[Path]) -> None:
+    """``BackfillInputError`` naming the first of ``paths`` that is missing, unreadable or no WARC file."""
+    for path in paths:
+        try:
+            with path.open("rb") as stream:
+                if not starts_as_warc(stream):
+                    raise BackfillInputError(
+                        f"{path}: not a WARC file (it does not begin with a WARC/1.x record; ARC files are not read)"
+                    )
+        except OSError as exc:
+            raise BackfillInputError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _warc_pages(config, backfill, warcs: list[Path], summary, run_id, progress: Progress) -> None:
@@ -307,7 +325,7 @@ def _warc_pages(config, backfill, warcs: list[Path], summary, run_id, progress: 
             for path in warcs:
                 room = _room(con, backfill)
                 listed = []
-                for page in _read_warc(path, with_bodies=False):
+                for page in _read_warc(path, False, summary.failures):
                     if len(listed) >= room:
                         break
                     listed.append({"url": page.url, "kind": "page", "publication": None})
@@ -320,7 +338,7 @@ def _warc_pages(config, backfill, warcs: list[Path], summary, run_id, progress: 
     topics_file = str(config.topics_file) if config.topics_file else None
     started = time.perf_counter()
     with PagePool(1 if config.task_runner == "dask" else config.workers) as pool:
-        for batch_items in _archived_batches(warcs, waiting, backfill):
+        for batch_items in _archived_batches(warcs, waiting, backfill, summary.failures):
             if stopping.stop_requested():
                 return
             pool.start()
@@ -333,10 +351,10 @@ def _warc_pages(config, backfill, warcs: list[Path], summary, run_id, progress: 
             progress(done, summary.listed)
 
 
-def _archived_batches(warcs: list[Path], waiting: dict, backfill: Backfill) -> Iterator[list]:
+def _archived_batches(warcs: list[Path], waiting: dict, backfill: Backfill, failures: list[str]) -> Iterator[list]:
     batch = []
     for path in warcs:
-        for page in _read_warc(path, with_bodies=True):
+        for page in _read_warc(path, True, failures):
             row = waiting.pop(page.url, None)
             if row is None:  # done already, a second copy in the files, or over --limit
                 continue

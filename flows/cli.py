@@ -909,7 +909,12 @@ def _backfill(cfg: Config, sitemap: str | None, warcs: list[Path], since: dateti
             raise fail(f"{path}: no such file", EXIT_BAD_INPUT)
     with stopping.stop_on_signals():
         server = start_temporary_server()
-        from flows.backfill import BackfillInputError, backfill_flow
+        from flows.backfill import BackfillInputError, backfill_flow, check_warc_files
+
+        try:
+            check_warc_files(warcs)  # before the flow: bad input is one line, not a failed flow run
+        except BackfillInputError as exc:
+            raise fail(str(exc), EXIT_BAD_INPUT) from None
 
         columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn())  # fmt: skip
@@ -934,6 +939,8 @@ def _backfill(cfg: Config, sitemap: str | None, warcs: list[Path], since: dateti
             except BackfillInputError as exc:
                 raise fail(str(exc), EXIT_BAD_INPUT) from None
     _print_backfill(summary)
+    if sitemap and not summary.listed and summary.failures and not summary.stopped:
+        raise fail(summary.failures[0], EXIT_BAD_INPUT)  # the sitemap named cannot be used at all
     if summary.stopped:
         raise _stopped(f"backfill stopped; what it saved is kept, and the same command resumes it ({summary.source})")
 

@@ -35,7 +35,7 @@ class ArchivedPage:
 def archived_pages(stream: BinaryIO, with_bodies: bool = True) -> Iterator[ArchivedPage]:
     """The HTML pages of the WARC stream, in file order (bodies left empty unless ``with_bodies``).
     A record over ``MAX_RECORD_BYTES`` is skipped. Damage raises ``WarcError`` after the pages before it."""
-    if not _starts_as_warc(stream):
+    if not starts_as_warc(stream):
         raise WarcError("not a WARC file (it does not begin with a WARC/1.x record; ARC files are not read)")
     records = 0
     try:
@@ -63,7 +63,7 @@ def archived_pages(stream: BinaryIO, with_bodies: bool = True) -> Iterator[Archi
         raise WarcError(f"{where} ({type(exc).__name__}: {exc})") from None
 
 
-def _starts_as_warc(stream: BinaryIO) -> bool:
+def starts_as_warc(stream: BinaryIO) -> bool:
     """Whether the stream (gzipped or not) begins with a WARC record header; the stream is rewound."""
     head = stream.read(4096)
     stream.seek(0)

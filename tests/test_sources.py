@@ -327,7 +327,7 @@ def test_sitemap_backfill_ingests_all_but_what_robots_disallows(news_site, tmp_p
 
 
 def test_a_stopped_backfill_resumes_and_fetches_nothing_twice(prefect_harness, news_site, tmp_path, monkeypatch):
-    import flows.backfill as backfill
+    from flows import backfill
 
     server, index, allowed, _ = news_site
     config = load_config(_config(tmp_path))
@@ -408,6 +408,8 @@ def test_warc_backfill_stores_the_articles_of_a_warc_file(prefect_harness, tmp_p
     not_warc.write_text("this is not a WARC file\n", "utf-8")
     with pytest.raises(BackfillInputError, match=r"notes\.warc: not a WARC file"):
         backfill_flow(config, warcs=[not_warc])
+    hurt = backfill_flow(config, warcs=[damaged])  # the pages before the damage are read, the damage reported
+    assert hurt.listed == len(PAGES) and any(f"{damaged}: damaged after record" in f for f in hurt.failures)
     with open_warehouse(config.warehouse_path, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchone() == (len(PAGES),)  # nothing lost
 
@@ -441,3 +443,22 @@ def test_scheduled_ingest_follows_each_feeds_polling_plan(prefect_harness, https
     assert "45 min: interval set in the feed list" in listed.stdout
     assert "every 1 d: nothing new for over a week" in listed.stdout
     assert "disabled" in listed.stdout
+
+
+def test_backfill_bad_input_is_one_line_naming_it(httpserver, tmp_path):
+    httpserver.expect_request("/robots.txt").respond_with_data("not here", status=404)
+    httpserver.expect_request("/sitemap.xml").respond_with_data(
+        "<html><body>Home</body></html>", content_type="text/html"
+    )
+    _config(tmp_path)
+    sitemap = httpserver.url_for("/sitemap.xml")
+    bad = silkwatch("backfill", "--sitemap", sitemap, cwd=tmp_path, timeout=300)
+    assert bad.returncode == 2
+    assert f"error: sitemap {sitemap}: not a usable sitemap: not a sitemap (its root element is <html>" in bad.stderr
+    not_warc = tmp_path / "notes.warc.gz"
+    not_warc.write_bytes(gzip_bytes(b"this is not a WARC file\n"))
+    failed = silkwatch("backfill", "--warc", str(not_warc), cwd=tmp_path, timeout=300)
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1, failed.stderr
+    assert f"error: {not_warc}: not a WARC file" in failed.stderr
+    neither = silkwatch("backfill", cwd=tmp_path)
+    assert neither.returncode == 2 and "give --sitemap URL or --warc FILE" in neither.stderr
