@@ -54,6 +54,8 @@ def archived_pages(stream: BinaryIO, with_bodies: bool = True) -> Iterator[Archi
                 body = record.content_stream().read(MAX_RECORD_BYTES + 1)
                 if len(body) > MAX_RECORD_BYTES:
                     continue
+                if getattr(record.raw_stream, "limit", 0) > 0:  # the file ended inside the record
+                    raise WarcError(f"damaged after record {records - 1}: the record of {url} is cut short")
             yield ArchivedPage(canonical_url(url), int(status), content_type, body, _warc_date(record))
     except ArchiveLoadFailed as exc:
         where = "not a WARC file" if records == 0 else f"damaged after record {records}"

@@ -403,13 +403,13 @@ def test_warc_backfill_stores_the_articles_of_a_warc_file(prefect_harness, tmp_p
     assert (again.pages, again.articles_new) == (0, 0)
 
     damaged = tmp_path / "damaged.warc.gz"
-    damaged.write_bytes(warc.read_bytes()[:-300])
+    damaged.write_bytes(warc.read_bytes()[:-20_000])  # the file ends inside the last page's record
     not_warc = tmp_path / "notes.warc"
     not_warc.write_text("this is not a WARC file\n", "utf-8")
     with pytest.raises(BackfillInputError, match=r"notes\.warc: not a WARC file"):
         backfill_flow(config, warcs=[not_warc])
     hurt = backfill_flow(config, warcs=[damaged])  # the pages before the damage are read, the damage reported
-    assert hurt.listed == len(PAGES) and any(f"{damaged}: damaged after record" in f for f in hurt.failures)
+    assert any(f"{damaged}: damaged after record" in f and "is cut short" in f for f in hurt.failures)
     with open_warehouse(config.warehouse_path, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchone() == (len(PAGES),)  # nothing lost
 
