@@ -887,7 +887,7 @@ def _feeds_export(cfg: Config, out: Path | None) -> None:
 
 @feeds_app.command("export")
 def feeds_export(
-    out: Annotated[Path | None, typer.Option("--out", help="Write here [default: standard output].")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here \\[default: standard output].")] = None,
     config: ConfigOption = None,
 ) -> None:
     """The feed list as OPML 2.0 (Miniflux and FreshRSS import it; tags become folders)."""
