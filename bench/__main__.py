@@ -28,6 +28,7 @@ PARTS: list[tuple[str, list[str]]] = [
     ("stories", []),
     ("warehouse_scale", []),
     ("feeds_overhead", []),
+    ("backfill", []),
 ]
 
 # figure -> (comparison, bound, unit, what it is)
@@ -57,6 +58,8 @@ TARGETS: dict[str, tuple[str, float, str, str]] = {
     "classify_per_s": ("", 0, "articles/s", "topics and entities"),
     "query_median_ms": ("", 0, "ms", "search query median, 100,000 articles"),
     "overhead_s": ("", 0, "s", "orchestration overhead, 50 feeds"),
+    "backfill_pages_per_s": ("", 0, "pages/s", "silkwatch backfill --sitemap, 2,000 pages, whole one-off command"),
+    "backfill_fetch_pages_per_s": ("", 0, "pages/s", "the same, pages fetched to saved (the rate it reports)"),
 }
 COMPARE = {">=": operator.ge, "<": operator.lt, "<=": operator.le}
 

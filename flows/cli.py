@@ -118,6 +118,8 @@ def _print_ingest(summary) -> None:
     feeds = f"{summary.feeds_ok} ok, {summary.feeds_failed} failed"
     if summary.feeds_backing_off:
         feeds += f", {summary.feeds_backing_off} waiting (backing off after failures)"
+    if summary.feeds_not_due:
+        feeds += f", {summary.feeds_not_due} not due yet (see `silkwatch feeds list`)"
     table.add_row("feeds checked", feeds)
     table.add_row("new articles", str(summary.articles_new))
     table.add_row("new copies of known articles", str(summary.duplicates))
@@ -696,25 +698,40 @@ def _feeds_list(cfg: Config) -> None:
     if not feeds:
         console.print(f"no feeds configured in {cfg.feeds_file}", highlight=False, markup=False)
         return
-    table = Table("feed", "lang", "state", "last success", "items", "last error", caption=str(cfg.feeds_file))
+    table = Table("feed", "lang", "state", "last success", "items", "checked every", "last error",
+                  caption=str(cfg.feeds_file))  # fmt: skip
     for feed in feeds:
         st = states.get(feed["url"], {})
         failures = st.get("consecutive_failures") or 0
-        if not st.get("last_checked_at"):
+        if not feed["enabled"]:
+            state = "[dim]disabled[/]"
+        elif not st.get("last_checked_at"):
             state = "not checked yet"
         elif failures:
             state = f"[red]failing ×{failures}[/], next try {_when(st.get('next_due_at'))}"
         else:
             state = "[green]ok[/]" + (" (malformed, used)" if st.get("last_bozo") else "")
+            state += f", next check {_when(st['next_due_at'])}" if st.get("next_due_at") else ""
+        tags = f" [dim]· {escape(', '.join(feed['tags']))}[/]" if feed["tags"] else ""
         table.add_row(
-            f"{escape(feed['name'] or '')}\n[dim]{escape(feed['url'])}[/]",
+            f"{escape(feed['name'] or '')}{tags}\n[dim]{escape(feed['url'])}[/]",
             escape(feed["language"] or ""),
             state,
             _when(st.get("last_success_at")),
             "" if st.get("items_last_seen") is None else str(st["items_last_seen"]),
+            escape(_poll_text(feed, st)),
             escape((st.get("last_error") or "")[:80]),
         )
     console.print(table)
+
+
+def _poll_text(feed: dict, state: dict) -> str:
+    """How often the feed is checked, and why (the last check's plan, or the feed list's interval)."""
+    from parsers.polling import describe_interval
+
+    if feed["interval"] is not None:
+        return f"{describe_interval(feed['interval'])}: interval set in the feed list"
+    return state.get("poll_reason") or "from its publishing rate, after its first check"
 
 
 @feeds_app.command("list")
@@ -730,12 +747,13 @@ def _feeds_check(cfg: Config, only: str | None) -> None:
 
 
 def _check_feeds(cfg: Config, only: str | None) -> None:
-    from flows.feeds import check_feed, load_feed_list
+    from flows.feeds import check_feed, load_feed_list, poll_plans
     from flows.fetch import HostLimiter, policy_from_config
     from warehouse.clock import utc_now
     from warehouse.db import open_warehouse
     from warehouse.feeds import feed_states, record_feed_check, sync_feeds
     from warehouse.load import save_fetch_log
+    from warehouse.sources import schedule_feeds
 
     feeds = [f for f in load_feed_list(cfg.feeds_file) if only in (None, f["url"])]
     if only and not feeds:
@@ -758,6 +776,7 @@ def _check_feeds(cfg: Config, only: str | None) -> None:
                 title=o.title, bozo=o.bozo,
             )  # fmt: skip
         save_fetch_log(con, [o.result.log_row() for o in outcomes])
+        schedule_feeds(con, poll_plans(outcomes, now), now)
     table = Table("feed", "result", "entries", "ms", "detail")
     for o in outcomes:
         result = {"ok": "[green]ok[/]", "not_modified": "[green]unchanged (304)[/]"}.get(
@@ -782,31 +801,43 @@ def feeds_check(
     _guarded(_feeds_check, cfg, url)
 
 
-def _feeds_add(cfg: Config, url: str, name: str | None, language: str | None) -> None:
+def _feeds_add(cfg: Config, url: str, name: str | None, language: str | None, pick: int | None) -> None:
     with _writing(cfg, "feeds add"):  # the feed list is the run's input: not changed under a run
-        _add_feed(cfg, url, name, language)
+        _add_feed(cfg, url, name, language, pick)
 
 
-def _add_feed(cfg: Config, url: str, name: str | None, language: str | None) -> None:
-    from flows.feeds import append_feed, check_feed, load_feed_list
-    from flows.fetch import HostLimiter, policy_from_config
+def _add_feed(cfg: Config, url: str, name: str | None, language: str | None, pick: int | None = None) -> None:
+    from flows.discover import NoFeedFound, discover_feeds
+    from flows.feeds import append_feed, load_feed_list
+    from flows.fetch import policy_from_config
     from parsers.urls import canonical_url
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise fail(f"{url}: not an http(s) URL", EXIT_BAD_INPUT)
-    existing = load_feed_list(cfg.feeds_file)
-    if any(canonical_url(f["url"]) == canonical_url(url) for f in existing):
+    existing = {canonical_url(f["url"]) for f in load_feed_list(cfg.feeds_file)}
+    if canonical_url(url) in existing:
         raise fail(f"{url}: already in {cfg.feeds_file}", EXIT_BAD_INPUT)
-    policy = policy_from_config(cfg.fetch)
-    outcome = check_feed({"url": url, "name": name, "language": language}, None, policy,
-                         HostLimiter(policy.per_host_concurrency, policy.per_host_delay))  # fmt: skip
-    if not outcome.ok:
-        raise fail(f"{url}: not added: {outcome.error}", EXIT_BAD_INPUT)
-    append_feed(cfg.feeds_file, url, name or outcome.title, language)
-    bozo = f" (malformed but usable: {outcome.bozo})" if outcome.bozo else ""
+    try:
+        with console.status(f"looking for feeds at {url}…"):
+            found = discover_feeds(url, policy_from_config(cfg.fetch), existing)
+    except NoFeedFound as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    if len(found) > 1 or (pick is not None and pick != 1):
+        table = Table("#", "feed", "items", "language", title=f"feeds found at {url}", title_justify="left")
+        for i, feed in enumerate(found, 1):
+            table.add_row(str(i), f"{escape(feed.title or '')}\n[dim]{escape(feed.url)}[/]", str(feed.items),
+                          feed.language or "?")  # fmt: skip
+        console.print(table)
+        if pick is None or not 1 <= pick <= len(found):
+            raise fail(f"{url}: {len(found)} feeds found; choose one with --pick 1..{len(found)}", EXIT_BAD_INPUT)
+    chosen = found[(pick or 1) - 1]
+    if canonical_url(chosen.url) in existing:
+        raise fail(f"{chosen.url}: already in {cfg.feeds_file}", EXIT_BAD_INPUT)
+    append_feed(cfg.feeds_file, chosen.url, name or chosen.title, language)
+    via = f" (found at {url})" if chosen.url != url else ""
     console.print(
-        f"added {name or outcome.title or url}: {len(outcome.entries)} entries{bozo} -> {cfg.feeds_file}",
+        f"added {name or chosen.title or chosen.url}: {chosen.items} entries{via} -> {cfg.feeds_file}",
         highlight=False,
         markup=False,
     )
@@ -814,14 +845,163 @@ def _add_feed(cfg: Config, url: str, name: str | None, language: str | None) -> 
 
 @feeds_app.command("add")
 def feeds_add(
-    url: Annotated[str, typer.Argument(help="The feed's URL (RSS or Atom).")],
+    url: Annotated[str, typer.Argument(help="A feed's URL (RSS or Atom), or a site or page whose feed is found.")],
     name: Annotated[str | None, typer.Option(help="The outlet's name \\[default: the feed's title].")] = None,
     language: Annotated[str | None, typer.Option(help="ISO 639-1 language code, e.g. en, ru, zh.")] = None,
+    pick: Annotated[int | None, typer.Option(min=1, help="Which of several feeds found to add (1 = first).")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Add a feed to the feed list after checking that it answers and parses as a feed."""
+    """Add a feed to the feed list: the URL if it is a feed, else the feed its page names (or found
+    at a common feed path), after checking that it answers and parses as a feed."""
     cfg = _config(config)
-    _guarded(_feeds_add, cfg, url, name, language)
+    _guarded(_feeds_add, cfg, url, name, language, pick)
+
+
+def _feeds_import(cfg: Config, path: Path) -> None:
+    from flows.feeds import append_feed, load_feed_list
+    from parsers.opml import OpmlError, parse_opml
+    from parsers.urls import canonical_url
+
+    try:
+        listed = parse_opml(path.read_bytes())
+    except OSError as exc:
+        raise fail(f"{path}: cannot read: {exc.strerror}", EXIT_BAD_INPUT) from None
+    except OpmlError as exc:
+        raise fail(f"{path}: {exc}", EXIT_BAD_INPUT) from None
+    with _writing(cfg, "feeds import"):
+        known = {canonical_url(f["url"]) for f in load_feed_list(cfg.feeds_file)}
+        added = 0
+        for feed in listed.feeds:
+            if canonical_url(feed.url) in known:
+                continue  # already listed: left as it is
+            known.add(canonical_url(feed.url))
+            append_feed(cfg.feeds_file, feed.url, feed.name, feed.language, feed.tags)
+            added += 1
+    kept = len(listed.feeds) - added
+    console.print(
+        f"imported {added} feed{'s' * (added != 1)} from {path} ({kept} already listed) -> {cfg.feeds_file}",
+        highlight=False,
+        markup=False,
+    )
+    for why in listed.skipped:
+        err.print(f"[yellow]skipped:[/] {escape(why)}", highlight=False, soft_wrap=True)
+
+
+@feeds_app.command("import")
+def feeds_import(
+    opml: Annotated[Path, typer.Argument(help="An OPML file, as Miniflux, FreshRSS, Feedly or Inoreader export it.")],
+    config: ConfigOption = None,
+) -> None:
+    """Add every feed of an OPML file to the feed list; folders become tags, listed feeds are left as they are."""
+    cfg = _config(config)
+    _guarded(_feeds_import, cfg, opml)
+
+
+def _feeds_export(cfg: Config, out: Path | None) -> None:
+    from flows.feeds import load_feed_list
+    from parsers.opml import write_opml
+    from warehouse.clock import utc_now
+
+    data = write_opml(load_feed_list(cfg.feeds_file), "silkwatch feeds", utc_now())
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    out.write_bytes(data)
+    console.print(f"wrote {out}", highlight=False, markup=False)
+
+
+@feeds_app.command("export")
+def feeds_export(
+    out: Annotated[Path | None, typer.Option("--out", help="Write here \\[default: standard output].")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """The feed list as OPML 2.0 (Miniflux and FreshRSS import it; tags become folders)."""
+    cfg = _config(config)
+    _guarded(_feeds_export, cfg, out)
+
+
+def _backfill(
+    cfg: Config, sitemap: str | None, warcs: list[Path], since: datetime | None, limit: int | None, prefect: bool
+) -> None:
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if bool(sitemap) == bool(warcs):
+        raise fail("backfill: give --sitemap URL or --warc FILE... (one of them)", EXIT_BAD_INPUT)
+    if sitemap and urlsplit(sitemap).scheme not in ("http", "https"):
+        raise fail(f"{sitemap}: not an http(s) URL", EXIT_BAD_INPUT)
+    for path in warcs:
+        if not path.is_file():
+            raise fail(f"{path}: no such file", EXIT_BAD_INPUT)
+    with stopping.stop_on_signals():
+        from flows.backfill import BackfillInputError, backfill_flow, check_warc_files
+        from flows.runners import flow_call
+
+        try:
+            check_warc_files(warcs)  # before the flow: bad input is one line, not a failed flow run
+        except BackfillInputError as exc:
+            raise fail(str(exc), EXIT_BAD_INPUT) from None
+
+        columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
+                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn())  # fmt: skip
+        with (
+            _writing(cfg, "backfill"),
+            Progress(*columns, console=err, transient=False) as bar,
+        ):
+            task_id = bar.add_task("pages", total=None, rate="")
+            clock: dict[str, tuple[float, int]] = {}
+
+            def report(done: int, total: int) -> None:  # the rate of this run, a resumed one's pages not counted
+                now = time.monotonic()
+                start, first = clock.setdefault("start", (now, done))
+                rate = f"{(done - first) / (now - start):.1f} pages/s" if now > start else ""
+                bar.update(task_id, completed=done, total=total, rate=rate)
+
+            try:
+                call = flow_call(backfill_flow, cfg, cfg, sitemap, list(warcs) or None, since, limit, report,
+                                 prefect=_uses_prefect(prefect))  # fmt: skip
+                summary, _ = stopping.flow_in_thread(call)
+            except BackfillInputError as exc:
+                raise fail(str(exc), EXIT_BAD_INPUT) from None
+    _print_backfill(summary)
+    if sitemap and not summary.listed and summary.failures and not summary.stopped:
+        raise fail(summary.failures[0], EXIT_BAD_INPUT)  # the sitemap named cannot be used at all
+    if summary.stopped:
+        raise _stopped(f"backfill stopped; what it saved is kept, and the same command resumes it ({summary.source})")
+
+
+def _print_backfill(summary) -> None:
+    table = Table(title=f"silkwatch backfill {summary.backfill_id}", show_header=False, title_justify="left")
+    table.add_row("source", escape(summary.source))
+    if summary.resumed:
+        table.add_row("resumed", f"{summary.done_before} pages done before")
+    if summary.sitemaps_read:
+        table.add_row("sitemaps read", str(summary.sitemaps_read))
+    table.add_row("pages listed", str(summary.listed))
+    table.add_row("pages read", f"{summary.pages} ({summary.rate:.1f} pages/s)")
+    table.add_row("skipped (robots.txt)", str(summary.skipped))
+    table.add_row("new articles", str(summary.articles_new))
+    table.add_row("new copies of known articles", str(summary.duplicates))
+    console.print(table)
+    for failure in summary.failures[:20]:
+        err.print(f"[yellow]skipped:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+    if len(summary.failures) > 20:
+        err.print(f"  and {len(summary.failures) - 20} more (see `silkwatch query` on fetch_log)", highlight=False)
+
+
+@app.command()
+def backfill(
+    sitemap: Annotated[str | None, typer.Option(help="A sitemap, sitemap index or Google News sitemap URL.")] = None,
+    warc: Annotated[list[Path] | None, typer.Option(help="A WARC file (.warc or .warc.gz); repeat for more.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only pages dated on or after this day, YYYY-MM-DD.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many pages.")] = None,
+    config: ConfigOption = None,
+    prefect: PrefectOption = False,
+) -> None:
+    """History from a sitemap or WARC files, through the same pipeline; a stopped backfill resumes where it stopped."""
+    cfg = _config(config)
+    _guarded(_backfill, cfg, sitemap, warc or [], _parse_day(since, "since"), limit, prefect)
 
 
 watch_app = typer.Typer(help="Watches: saved searches that raise alerts (see \\[\\[watch]] in the config).",

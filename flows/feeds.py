@@ -9,7 +9,7 @@ import re
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flows import stopping
@@ -21,15 +21,17 @@ from parsers.dates import is_zone_name
 from parsers.entries import copy_from_entry
 from parsers.extract import extract_page, page_problem
 from parsers.feeds import FeedEntry, FeedError, parse_feed
+from parsers.polling import parse_interval, poll_plan
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 PAGE_TRANSIENT_TRIES = 3  # after this many failed fetches of a page, store the feed's summary instead
 
 
 def load_feed_list(path: Path) -> list[dict]:
-    """``[[feed]]`` entries with ``url`` (required), ``name``, ``language`` and ``timezone`` (the IANA
+    """``[[feed]]`` entries with ``url`` (required), ``name``, ``language``, ``timezone`` (the IANA
     zone of the outlet's unzoned times, e.g. "Asia/Bishkek"; see parsers/rules/dates.toml for the
-    default). A missing file is no feeds."""
+    default), ``tags`` (a list of names), ``enabled`` (default true) and ``interval`` (minutes, or
+    "45m", "2h", "1d": checked that often instead of at its publishing rate). A missing file is no feeds."""
     if not path.exists():
         return []
     try:
@@ -38,7 +40,7 @@ def load_feed_list(path: Path) -> list[dict]:
         raise FeedListError(f"{path}: invalid TOML: {exc}") from exc
     feeds, seen = [], set()
     for i, item in enumerate(data.get("feed", []), start=1):
-        unknown = set(item) - {"url", "name", "language", "timezone"}
+        unknown = set(item) - {"url", "name", "language", "timezone", "tags", "enabled", "interval"}
         if unknown:
             raise FeedListError(f"{path}: feed {i}: unknown key(s) {', '.join(sorted(unknown))}")
         url = item.get("url", "")
@@ -50,17 +52,37 @@ def load_feed_list(path: Path) -> list[dict]:
         timezone = item.get("timezone")
         if timezone is not None and not is_zone_name(timezone):
             raise FeedListError(f"{path}: feed {i}: timezone {timezone!r} is not a time zone name (e.g. Asia/Almaty)")
-        feeds.append({"url": url, "name": item.get("name"), "language": item.get("language"), "timezone": timezone})
+        feeds.append({"url": url, "name": item.get("name"), "language": item.get("language"), "timezone": timezone,
+                      **_feed_settings(path, i, item)})  # fmt: skip
     return feeds
 
 
-def append_feed(path: Path, url: str, name: str | None, language: str | None) -> None:
+def _feed_settings(path: Path, i: int, item: dict) -> dict:
+    """A feed's ``tags``, ``enabled`` and ``interval`` (a timedelta, or None: from its publishing rate)."""
+    tags, enabled, interval = item.get("tags", []), item.get("enabled", True), item.get("interval")
+    if not isinstance(tags, list) or not all(
+        isinstance(t, str) and t.strip() and not set(t) & {",", "/"} for t in tags
+    ):
+        raise FeedListError(f"{path}: feed {i}: tags must be a list of names without ',' or '/', got {tags!r}")
+    if not isinstance(enabled, bool):
+        raise FeedListError(f"{path}: feed {i}: enabled must be true or false, got {enabled!r}")
+    if interval is not None:
+        try:
+            interval = parse_interval(interval)
+        except ValueError as exc:
+            raise FeedListError(f"{path}: feed {i}: interval {exc}") from None
+    return {"tags": [t.strip() for t in tags], "enabled": enabled, "interval": interval}
+
+
+def append_feed(path: Path, url: str, name: str | None, language: str | None, tags: list[str] | None = None) -> None:
     """Add a ``[[feed]]`` block at the end of the feed list, keeping its comments and layout."""
     lines = ["", "[[feed]]", f"url = {_toml_str(url)}"]
     if name:
         lines.append(f"name = {_toml_str(name)}")
     if language:
         lines.append(f"language = {_toml_str(language)}")
+    if tags:
+        lines.append(f"tags = [{', '.join(_toml_str(t) for t in tags)}]")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -150,6 +172,18 @@ class FeedChecks:
         # Stopping, a check still running ends within a read slice (a connect, within its timeout):
         # not waited for.
         self._threads.shutdown(wait=not stopping.stop_requested(), cancel_futures=True)
+
+
+def poll_plans(outcomes: list[FeedOutcome], now: datetime) -> dict[str, tuple[timedelta, str] | None]:
+    """When each feed that answered is checked next, and why (``parsers.polling``); None for a feed
+    unchanged since its last check (304): it keeps its plan. Failed feeds back off instead."""
+    plans: dict[str, tuple[timedelta, str] | None] = {}
+    for outcome in outcomes:
+        if outcome.ok:
+            unchanged = outcome.result.status == "not_modified" and outcome.feed.get("interval") is None
+            plan = poll_plan([e.published for e in outcome.entries], now, outcome.feed.get("interval"))
+            plans[outcome.feed["url"]] = None if unchanged else (plan.interval, plan.reason)
+    return plans
 
 
 def entry_to_json(entry: FeedEntry) -> str:

@@ -176,11 +176,17 @@ class HostLimiter:
         self._lock = threading.Lock()
         self._slots: dict[str, threading.Semaphore] = {}
         self._next_start: dict[str, float] = {}
+        self._host_delays: dict[str, float] = {}  # a host's own delay (robots.txt Crawl-delay), when longer
         with _process_limiters_lock:
             _process_limiters[self._key] = self
 
     def __reduce__(self):
         return _limiter_in_this_process, (self._key, self._per_host, self._delay)
+
+    def set_delay(self, host: str, seconds: float) -> None:
+        """Space the requests to ``host`` ``seconds`` apart (its robots.txt Crawl-delay)."""
+        with self._lock:
+            self._host_delays[host] = seconds
 
     @contextmanager
     def slot(self, host: str) -> Iterator[None]:
@@ -190,7 +196,7 @@ class HostLimiter:
             with self._lock:
                 now = time.monotonic()
                 start = max(now, self._next_start.get(host, now))
-                self._next_start[host] = start + self._delay
+                self._next_start[host] = start + self._host_delays.get(host, self._delay)
             if start > now and stopping.pause(start - now):
                 raise FetchStopped
             yield

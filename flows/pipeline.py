@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from flows import stopping
 from flows.alerts import AlertSummary, check_and_alert
 from flows.config import Config, EmailConfig
-from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list
+from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list, poll_plans
 from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
 from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
 from flows.pages import PagePool, fetch_pages
@@ -44,6 +44,7 @@ from warehouse.feeds import (
     sync_feeds,
 )
 from warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
+from warehouse.sources import schedule_feeds
 from warehouse.tx import transaction
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, n
         )
         new_items = [(e, f) for e, f in fresh if e.key in added]  # the others wait already (or back off)
         save_fetch_log(con, [o.result.log_row(run_id) for o in outcomes])
+        schedule_feeds(con, poll_plans(outcomes, now), now)  # adaptive polling (parsers/polling.py)
         failures = page_failure_counts(con, [e.link for e, _ in new_items if e.link])
     return new_items, failures
 
@@ -175,6 +177,7 @@ class IngestSummary:
     feeds_ok: int = 0
     feeds_failed: int = 0
     feeds_backing_off: int = 0
+    feeds_not_due: int = 0  # checked recently enough for their publishing rate (parsers/polling.py)
     pages_deferred: int = 0
     sends: list[SendOutcome] = field(default_factory=list)  # digest emails retried in this run
     failures: list[str] = field(default_factory=list)  # seeds and pages that could not be used
@@ -244,11 +247,11 @@ class _Waiting:
         return batch
 
 
-def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
+def _ingest_feeds(config: Config, summary: IngestSummary, now, follow_polling: bool = False) -> None:
     """Check the feeds, and fetch, extract and save the pages of their new entries, as the feeds
     answer: a slow feed holds up no other feed's pages (``PAGE_BATCH_FILL_SECONDS``). Entries an
     earlier run read and did not finish (``pending_entries``) come first."""
-    feeds = load_feed_list(config.feeds_file)
+    feeds = [f for f in load_feed_list(config.feeds_file) if f["enabled"]]
     if not feeds:
         return
     waiting = _Waiting()
@@ -258,8 +261,12 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now) -> None:
         configured = {f["url"]: f for f in feeds}
         left = [(entry_from_json(e), configured[url]) for url, e in pending_entries(con, now) if url in configured]
         waiting.add(left, page_failure_counts(con, [e.link for e, _ in left if e.link]))
-    due = [f for f in feeds if (states[f["url"]]["next_due_at"] or now) <= now]
-    summary.feeds_backing_off = len(feeds) - len(due)
+    # A healthy feed waits for its next check (parsers/polling.py) only in scheduled ingests: a run
+    # asked for by hand checks it now.
+    due = [f for f in feeds if (states[f["url"]]["next_due_at"] or now) <= now
+           or not (follow_polling or states[f["url"]]["consecutive_failures"])]  # fmt: skip
+    summary.feeds_backing_off = sum(bool(states[f["url"]]["consecutive_failures"]) for f in feeds if f not in due)
+    summary.feeds_not_due = len(feeds) - len(due) - summary.feeds_backing_off
     summary.phase = "checking feeds and fetching pages"
     policy = policy_from_config(config.fetch)
     limiter = HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
@@ -346,20 +353,22 @@ def _save_pages(config: Config, summary: IngestSummary, batch: PageBatch, now) -
 
 @flow(name="silkwatch-run", validate_parameters=False)
 def run_flow(
-    config: Config, period: str | None = None, write_report: bool = True, include_feeds: bool = True
-) -> IngestSummary | State | Stopped:
+    config: Config, period: str | None = None, write_report: bool = True, include_feeds: bool = True,
+    follow_polling: bool = False,
+) -> IngestSummary | State | Stopped:  # fmt: skip
     """The main job: ingest seeds and feeds, clean, dedupe, classify, load; then write the digest.
+    ``follow_polling``: check only the feeds due (adaptive polling; the scheduled ingest), not every one.
 
     Stopped (``flows.stopping``), it returns a Cancelled state whose data is the summary (``Stopped``
     when its body is run without Prefect: ``flows.steps.run_local``)."""
     with stopping.stop_on_signals():  # here too: Prefect replaces SIGTERM's handler for a flow run
-        outcome = _run(config, period, write_report, include_feeds)
+        outcome = _run(config, period, write_report, include_feeds, follow_polling)
     fault_point("flow-end")  # the flow run's last instant, Prefect's SIGTERM handler back if it has one
     return outcome
 
 
 def _run(
-    config: Config, period: str | None, write_report: bool, include_feeds: bool
+    config: Config, period: str | None, write_report: bool, include_feeds: bool, follow_polling: bool = False
 ) -> IngestSummary | State | Stopped:
     run_id = f"{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     started = utc_now()
@@ -370,7 +379,7 @@ def _run(
         summary.phase = "reading the seeds"
         _ingest_seeds(config, summary, started)
         if include_feeds and not stopping.stop_requested():
-            _ingest_feeds(config, summary, started)
+            _ingest_feeds(config, summary, started, follow_polling)
         if not stopping.stop_requested():
             summary.phase = "checking watches and sending alerts"
             summary.alerts = alerts_task(config, run_id)

@@ -37,7 +37,9 @@ def scheduled_ingest(config_path: str) -> None:
         try:
             with writer_lock(config.warehouse_path, wait, "scheduled ingest", give_up=stopping.stop_requested):
                 state = stopping.flow_in_thread(
-                    lambda: with_task_runner(run_flow, config)(config, write_report=False, return_state=True)
+                    lambda: with_task_runner(run_flow, config)(
+                        config, write_report=False, follow_polling=True, return_state=True
+                    )
                 )
         except WarehouseBusy:
             if not stopping.stop_requested():

@@ -119,8 +119,8 @@ def test_cli_export_and_its_exit_codes(warehouse, tmp_path):
     silkwatch = [str(Path(sys.executable).with_name("silkwatch")), "export", "--config", "silkwatch.toml"]
     done = subprocess.run([*silkwatch, "--parquet", "lake"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    # watch_hits, breaking_stories and pending_entries among them
-    assert "exported 5 articles (2 months) and 12 other tables" in done.stdout
+    # watch_hits, breaking_stories, pending_entries, backfills and backfill_urls among them
+    assert "exported 5 articles (2 months) and 14 other tables" in done.stdout
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("x", "utf-8")
     refused = subprocess.run([*silkwatch, "--parquet", "notes"], cwd=tmp_path, capture_output=True, text=True)

@@ -373,6 +373,40 @@ def m012_watches_and_alerts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO alert_checked SELECT article_id, ? FROM articles", [utc_now()])
 
 
+def m014_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """Backfills (sitemaps, WARC files) and their work lists; each feed's polling interval and why."""
+    con.execute(
+        """
+        CREATE TABLE backfills (
+            backfill_id  VARCHAR PRIMARY KEY,   -- <started, UTC>-<random>
+            source       VARCHAR NOT NULL,      -- the sitemap URL, or warc:<file names>
+            since        TIMESTAMP,             -- --since: older URLs are not listed
+            max_pages    INTEGER,               -- --limit: at most this many pages listed
+            started_at   TIMESTAMP NOT NULL,
+            finished_at  TIMESTAMP              -- NULL: not finished; the next backfill of the source resumes it
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE backfill_urls (
+            backfill_id  VARCHAR NOT NULL,
+            url          VARCHAR NOT NULL,
+            kind         VARCHAR NOT NULL,      -- sitemap, page
+            position     BIGINT NOT NULL,       -- the order it was listed in
+            listed_at    TIMESTAMP NOT NULL,    -- done once fetch_log has a row for it since then
+            lastmod      TIMESTAMP,             -- <lastmod> or <news:publication_date>, UTC
+            title        VARCHAR,               -- <news:title>
+            language     VARCHAR,               -- <news:language>
+            publication  VARCHAR,               -- <news:name>
+            PRIMARY KEY (backfill_id, url)
+        )
+        """
+    )
+    con.execute("ALTER TABLE feeds ADD COLUMN poll_minutes INTEGER")  # the interval chosen at the last check
+    con.execute("ALTER TABLE feeds ADD COLUMN poll_reason VARCHAR")  # why (a rate, the interval set, ...)
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -387,6 +421,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (10, "pending_entries", m010_pending_entries),
     (11, "topics_from_rules", m011_topics_from_rules),
     (12, "watches_and_alerts", m012_watches_and_alerts),
+    (14, "sources", m014_sources),  # 13 is another branch's
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
