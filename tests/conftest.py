@@ -42,6 +42,33 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def zone_with_another_date() -> str:
+    """A time zone whose date, right now, is not UTC's: what a developer in Almaty (UTC+5) sees
+    between midnight and 05:00 UTC, at any hour. At least one of UTC+14 and UTC-12 differs."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    for zone in ("Etc/GMT-14", "Etc/GMT+12"):  # POSIX signs: Etc/GMT-14 is UTC+14
+        if now.astimezone(ZoneInfo(zone)).date() != now.date():
+            return zone
+    raise AssertionError("unreachable: UTC+14 and UTC-12 are 26 hours apart")
+
+
+@pytest.fixture
+def local_date_not_utc(monkeypatch) -> str:
+    """This process's local time zone set to one whose date is not UTC's (``TZ`` and ``time.tzset``),
+    so code or a test that names a day by local time gets the wrong day and fails."""
+    import time
+
+    zone = zone_with_another_date()
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield zone
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.fixture(scope="session")
 def local_site():
     """The news site of ``tests/local_site.py``, for the tests that run silkwatch against it."""

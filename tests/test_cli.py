@@ -8,12 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import warehouse_held_by_another_process
+from tests.conftest import warehouse_held_by_another_process, zone_with_another_date
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 
@@ -35,7 +35,8 @@ def ran(tmp_path_factory) -> Path:
     for seed in SEEDS.glob("*.txt"):
         (work / "seeds" / seed.name).write_bytes(seed.read_bytes())
     (work / "silkwatch.toml").write_text('[warehouse]\npath = "data/silkwatch.duckdb"\n', "utf-8")
-    first = silkwatch("run", cwd=work)
+    # run where the local date is not UTC's (Almaty between midnight and 05:00 UTC, at any hour)
+    first = silkwatch("run", cwd=work, env={"TZ": zone_with_another_date()})
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""  # no Prefect chatter, no interpreter-exit noise
     assert "new articles" in first.stdout and "│ 5" in first.stdout
@@ -45,9 +46,9 @@ def ran(tmp_path_factory) -> Path:
     return work
 
 
-def test_run_leaves_warehouse_and_digest(ran):
+def test_run_leaves_warehouse_and_digest(ran, local_date_not_utc):
     assert (ran / "data" / "silkwatch.duckdb").is_file()
-    assert (ran / "reports" / f"digest-{datetime.now():%Y-%m-%d}.md").is_file()
+    assert [p.name for p in (ran / "reports").glob("digest-*.md")] == [f"digest-{datetime.now(UTC):%Y-%m-%d}.md"]
 
 
 def test_query_formats(ran):
