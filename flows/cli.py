@@ -643,6 +643,27 @@ def export(
     _guarded(_export, cfg, parquet)
 
 
+def _check(cfg: Config) -> None:
+    from warehouse.db import check_integrity, open_warehouse
+
+    # the writer lock: no run is in progress, so a run left 'running' is one that was killed and not yet marked
+    with _writing(cfg, "check"), open_warehouse(cfg.warehouse_path, read_only=True) as con:
+        problems = check_integrity(con, indexed=True, idle=True)
+    if problems:
+        for problem in problems:
+            err.print(f"problem: {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILURE)
+    console.print(f"ok: {cfg.warehouse_path} is consistent", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Check the warehouse's integrity (read-only): rows without their article, index or signatures
+    out of step, runs left running. Exit 1 with one line per problem."""
+    cfg = _config(config)
+    _guarded(_check, cfg)
+
+
 feeds_app = typer.Typer(help="Manage the feed list and see each feed's health.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
 

@@ -51,6 +51,25 @@ def test_run_leaves_warehouse_and_digest(ran, local_date_not_utc):
     assert [p.name for p in (ran / "reports").glob("digest-*.md")] == [f"digest-{datetime.now(UTC):%Y-%m-%d}.md"]
 
 
+def test_check_finds_what_a_consistent_warehouse_never_has(ran, tmp_path):
+    import shutil
+
+    import duckdb
+
+    ok = silkwatch("check", cwd=ran)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("ok: ")
+    broken = tmp_path / "broken"
+    shutil.copytree(ran, broken)
+    con = duckdb.connect(str(broken / "data" / "silkwatch.duckdb"))
+    con.execute("DELETE FROM articles WHERE article_id = (SELECT min(article_id) FROM articles)")
+    con.close()
+    found = silkwatch("check", cwd=broken)
+    assert found.returncode == 1
+    assert "topics without an article" in found.stderr
+    assert "articles missing" not in found.stderr  # the other checks still say nothing wrong
+
+
 def test_query_formats(ran):
     sql = "select topic, count(*) as n from article_topics group by 1 order by 1"
     as_json = silkwatch("query", sql, "--format", "json", cwd=ran)
