@@ -104,7 +104,7 @@ class EmailConfig:
 
 @dataclass(frozen=True)
 class WatchConfig:
-    """A saved search that raises an alert: see README "Watches and alerts"."""
+    """A saved search that raises an alert: see docs/alerts-and-trends.md."""
 
     name: str
     query: str  # the search syntax: words (any spelling of a named entity), "quoted phrases"
