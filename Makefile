@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.silkwatch-installed
 # Quiet, offline-friendly Prefect for command-line use (no telemetry, no INFO chatter).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test lint docs eval bench reliability clean
+.PHONY: setup run test lint docs golden eval bench reliability clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,10 @@ reliability: setup
 # make test builds it too (tests/test_docs.py), with every example in it checked.
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# regenerate the extraction golden files (tests/golden/) on purpose, then review them with git diff
+golden: setup
+	$(BIN)/python -m pytest tests/test_golden.py --regen-golden -q
 
 lint: setup
 	$(BIN)/ruff check .

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability import pytest_addoption as reliability_options
 from tests.reliability import (  # noqa: F401 - hooks of `make reliability`'s table, registered here
-    pytest_addoption,
     pytest_collection_modifyitems,
     pytest_runtest_logreport,
     pytest_terminal_summary,
@@ -22,6 +22,15 @@ from tests.reliability import (  # noqa: F401 - hooks of `make reliability`'s ta
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser) -> None:
+    reliability_options(parser)
+    parser.addoption(
+        "--regen-golden", action="store_true", help="rewrite tests/golden/ from the current code (make golden)"
+    )
+
+
 SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
