@@ -39,6 +39,7 @@ import httpx
 from flows import stopping
 from flows.addresses import AddressRefused, PinnedTransport, Resolver, system_resolver
 from warehouse.clock import utc_now
+from warehouse.load import fetch_log_row
 
 USER_AGENT = "silkwatch/0.1 (news monitoring of China-Central Asia affairs; +https://pypi.org/project/silkwatch/)"
 RETRY_STATUSES = {500, 502, 503, 504, 429}
@@ -86,17 +87,9 @@ class FetchResult:
         return self.status in ("ok", "not_modified")
 
     def log_row(self, run_id: str | None = None) -> dict:
-        return {
-            "fetched_at": self.fetched_at,
-            "run_id": run_id,
-            "url": self.url,
-            "kind": self.kind,
-            "status": self.status,
-            "http_status": self.http_status,
-            "bytes": len(self.body),
-            "ms": round(self.ms, 1),
-            "error": self.error,
-        }
+        return fetch_log_row(self.url, self.kind, self.status, fetched_at=self.fetched_at, run_id=run_id,
+                             http_status=self.http_status, nbytes=len(self.body), ms=round(self.ms, 1),
+                             error=self.error)  # fmt: skip
 
 
 class FetchFailed(Exception):

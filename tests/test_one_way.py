@@ -46,3 +46,47 @@ def test_print_records_formats(capsys):
     assert list(csv.reader(io.StringIO(capsys.readouterr().out))) == [
         ["title", "outlet", "published_at"], ["Астана", "", "2024-07-03 12:00:00"]
     ]  # fmt: skip
+
+
+def dicts_with_keys(*keys: str) -> list[str]:
+    """``file:line`` of every dict display in flows/ and warehouse/ that has all of ``keys``."""
+    found = []
+    for path in sorted([*(ROOT / "flows").glob("*.py"), *(ROOT / "warehouse").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Dict):
+                names = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+                if set(keys) <= names:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_fetch_log_rows_are_built_in_one_place():
+    assert [w.split(":")[0] for w in dicts_with_keys("http_status", "fetched_at")] == ["warehouse/load.py"]
+
+
+def test_topic_rows_are_built_in_one_place():
+    assert [w.split(":")[0] for w in dicts_with_keys("evidence", "rules_version")] == ["warehouse/load.py"]
+
+
+def test_reclassify_leaves_sql_to_the_warehouse():
+    assert calls(ROOT / "flows" / "reclassify.py", "execute") == []
+
+
+def test_seed_and_fetch_rows_are_one_shape(tmp_path):
+    """A seed read and a feed fetch give fetch_log rows of the same columns, saved with the run's id."""
+    from flows.fetch import FetchResult
+    from flows.ingest import read_seeds
+    from tests.conftest import SEEDS
+    from warehouse.db import open_warehouse
+    from warehouse.load import FETCH_LOG_SCHEMA, save_fetch_log
+
+    (tmp_path / "seeds").mkdir()
+    seed = next(iter(sorted(SEEDS.glob("*.txt"))))
+    (tmp_path / "seeds" / seed.name).write_bytes(seed.read_bytes())
+    seed_row = read_seeds(tmp_path / "seeds").log[0]
+    fetch_row = FetchResult(url="https://example.org/feed", kind="feed", status="ok", body=b"abc").log_row("run-1")
+    assert list(seed_row) == list(fetch_row) == FETCH_LOG_SCHEMA.names
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        save_fetch_log(con, [seed_row, fetch_row], "run-2")
+        stored = con.execute("SELECT kind, run_id, bytes FROM fetch_log ORDER BY kind").fetchall()
+    assert stored == [("feed", "run-1", 3), ("seed", "run-2", seed.stat().st_size)]
