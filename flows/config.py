@@ -131,7 +131,6 @@ class Config:
     feeds_file: Path
     digest_dir: Path
     digest_period: str
-    allow_private_networks: bool
     email: EmailConfig = field(repr=False)
     fetch: dict = field(default_factory=dict, repr=False)  # [fetch] knobs, see flows.fetch.FetchPolicy
     schedule: dict = field(default_factory=dict, repr=False)  # [schedule], see deployments/serve.py
@@ -218,7 +217,6 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
         feeds_file=path("feeds", "file"),
         digest_dir=path("digest", "dir"),
         digest_period=period,
-        allow_private_networks=get("fetch", "allow_private_networks"),
         fetch={key: get("fetch", key) for key in SCHEMA["fetch"]},
         schedule=_schedule(where, {key: get("schedule", key) for key in SCHEMA["schedule"]}),
         digest_max_per_topic=get("digest", "max_per_topic"),

@@ -390,25 +390,15 @@ def _as_failure(exc: Exception) -> FetchFailed:
     return FetchFailed(f"{type(exc).__name__}: {exc}", transient=False)
 
 
-def fetch_many(
-    urls: Iterable[tuple[str, dict]],
-    kind: str,
-    policy: FetchPolicy,
-    limiter: HostLimiter | None = None,
-) -> list[FetchResult]:
-    """Fetch several URLs concurrently (bounded); ``urls`` pairs each URL with fetch() keyword args."""
-    results = dict(fetch_as_completed(urls, kind, policy, limiter))
-    return [results[i] for i in range(len(results))]
-
-
 def fetch_as_completed(
     urls: Iterable[tuple[str, dict]],
     kind: str,
     policy: FetchPolicy,
     limiter: HostLimiter | None = None,
 ) -> Iterator[tuple[int, FetchResult]]:
-    """Like ``fetch_many``, but yields (position in ``urls``, result) as each fetch finishes, so the
-    caller can work on the first pages while the others are still arriving."""
+    """Fetch several URLs concurrently (bounded; ``urls`` pairs each URL with fetch() keyword args),
+    yielding (position in ``urls``, result) as each fetch finishes, so the caller can work on the
+    first pages while the others are still arriving."""
     limiter = limiter or HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
     items = list(urls)
     pool = ThreadPoolExecutor(max_workers=policy.max_concurrency)

@@ -22,7 +22,7 @@ def test_empty_config_uses_defaults_relative_to_the_file(tmp_path, monkeypatch):
     assert cfg.seeds_dir == tmp_path / "seeds"
     assert cfg.digest_dir == tmp_path / "reports"
     assert cfg.digest_period == "day"
-    assert cfg.allow_private_networks is False
+    assert cfg.fetch["allow_private_networks"] is False
     assert cfg.email.enabled is False
 
 

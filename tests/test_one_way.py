@@ -10,6 +10,7 @@ import ast
 import csv
 import io
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -90,3 +91,35 @@ def test_seed_and_fetch_rows_are_one_shape(tmp_path):
         save_fetch_log(con, [seed_row, fetch_row], "run-2")
         stored = con.execute("SELECT kind, run_id, bytes FROM fetch_log ORDER BY kind").fetchall()
     assert stored == [("feed", "run-1", 3), ("seed", "run-2", seed.stat().st_size)]
+
+
+def test_no_public_function_is_used_only_by_tests_or_the_bench():
+    """Dead code: a public function or class of the packages that no package code (nor
+    ``make eval``, pyproject or prefect.yaml) uses. Commands are registered by their decorator."""
+    packages = [
+        p for d in ("parsers", "flows", "warehouse", "deployments", "evaluation") for p in (ROOT / d).rglob("*.py")
+    ]
+    sources = {p: p.read_text("utf-8") for p in packages}
+    sources[ROOT / "prefect.yaml"] = (ROOT / "prefect.yaml").read_text("utf-8")
+    sources[ROOT / "pyproject.toml"] = (ROOT / "pyproject.toml").read_text("utf-8")
+    unused = []
+    for path in packages:
+        if path.parts[-2] == "evaluation":
+            continue
+        for node in ast.parse(sources[path]).body:
+            named = isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_")
+            if named and not node.decorator_list:
+                word = re.compile(rf"\b{re.escape(node.name)}\b")
+                if sum(len(word.findall(text)) for text in sources.values()) == 1:  # its own def only
+                    unused.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert unused == []
+
+
+def test_config_keeps_each_fetch_key_in_one_place():
+    """[fetch] keys live in ``Config.fetch`` (read by ``flows.fetch.policy_from_config``), not also
+    as a field of their own that nothing reads."""
+    import dataclasses
+
+    from flows.config import SCHEMA, Config
+
+    assert {f.name for f in dataclasses.fields(Config)} & set(SCHEMA["fetch"]) == set()

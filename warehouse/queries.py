@@ -118,11 +118,6 @@ def article_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT article_id FROM articles ORDER BY article_id").fetchall()]
 
 
-def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    tables = ("articles", "article_sources", "article_topics", "feeds", "fetch_log", "runs", "digests")
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
-
-
 def lsh_candidates(con: duckdb.DuckDBPyConnection, probes: list[tuple[int, int]]) -> dict[int, set[str]]:
     """For (probe number, band key) pairs: the articles sharing a band with each probe."""
     if not probes:
