@@ -123,3 +123,18 @@ def test_config_keeps_each_fetch_key_in_one_place():
     from flows.config import SCHEMA, Config
 
     assert {f.name for f in dataclasses.fields(Config)} & set(SCHEMA["fetch"]) == set()
+
+
+def test_the_entity_registry_is_read_in_one_place():
+    """rules/entities.toml is read once (``parsers.entities.default_registry``); names to show,
+    search aliases and tagging all come from that one reading."""
+    readers = [p for p in (ROOT / "parsers").glob("*.py") if '"rules/entities.toml"' in p.read_text("utf-8")]
+    assert [p.name for p in readers] == ["entities.py"]
+    assert len(calls(ROOT / "parsers" / "entities.py", "load_registry")) == 1
+
+    from parsers.entities import default_registry, entity_names
+    from parsers.tokenize import alias_groups
+
+    registry = default_registry()
+    assert entity_names() == {entity_id: names[0] for entity_id, names in registry.names.items()}
+    assert {entity_id for entity_id, _ in alias_groups().values()} == set(registry.names)
