@@ -280,8 +280,8 @@ def serve(config: ConfigOption = None) -> None:
 
         sched = cfg.schedule
         console.print(
-            f"serving: ingest every {sched['ingest_every_minutes']} min, daily digest '{sched['daily_digest']}', "
-            f"weekly digest '{sched['weekly_digest']}' ({sched['timezone']}); Ctrl-C stops",
+            f"serving: ingest every {sched.ingest_every_minutes} min, daily digest '{sched.daily_digest}', "
+            f"weekly digest '{sched.weekly_digest}' ({sched.timezone}); Ctrl-C stops",
             highlight=False,
             markup=False,
         )

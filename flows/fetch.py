@@ -38,6 +38,7 @@ import httpx
 
 from flows import stopping
 from flows.addresses import AddressRefused, PinnedTransport, Resolver, system_resolver
+from flows.config import FetchSection
 from warehouse.clock import utc_now
 from warehouse.load import fetch_log_row
 
@@ -421,8 +422,6 @@ def fetch_as_completed(
         pool.shutdown(wait=not stopping.stop_requested(), cancel_futures=True)
 
 
-def policy_from_config(knobs: dict) -> FetchPolicy:
-    """A FetchPolicy from the config's [fetch] knobs (an empty user_agent keeps silkwatch's own)."""
-    policy = {key: value for key, value in knobs.items() if value != ""}
-    policy["allowed_private_addresses"] = tuple(policy.get("allowed_private_addresses", ()))
-    return FetchPolicy(**policy)
+def policy_from_config(knobs: FetchSection) -> FetchPolicy:
+    """A FetchPolicy from the config's [fetch] section (an empty user_agent keeps silkwatch's own)."""
+    return FetchPolicy(**{key: value for key, value in knobs.model_dump().items() if value != ""})

@@ -65,13 +65,13 @@ def test_the_docs_have_examples_of_each_kind():
 
 @pytest.mark.parametrize(("where", "code"), code_blocks("toml"), ids=[w for w, _ in code_blocks("toml")])
 def test_toml_block_parses(where, code, tmp_path):
-    from flows.config import SCHEMA, config_from_dict
+    from flows.config import SECTIONS, config_from_dict
 
     try:
         data = tomllib.loads(code)
     except tomllib.TOMLDecodeError as exc:
         pytest.fail(f"{where}: not valid TOML: {exc}")
-    if data and set(data) <= {*SCHEMA, "watch"}:  # shaped like silkwatch.toml: it must be a valid config
+    if data and set(data) <= {*SECTIONS, "watch"}:  # shaped like silkwatch.toml: it must be a valid config
         config_from_dict(data, base=tmp_path, source=Path(where))
 
 

@@ -120,9 +120,9 @@ def test_config_keeps_each_fetch_key_in_one_place():
     as a field of their own that nothing reads."""
     import dataclasses
 
-    from flows.config import SCHEMA, Config
+    from flows.config import Config, FetchSection
 
-    assert {f.name for f in dataclasses.fields(Config)} & set(SCHEMA["fetch"]) == set()
+    assert {f.name for f in dataclasses.fields(Config)} & set(FetchSection.model_fields) == set()
 
 
 def test_the_entity_registry_is_read_in_one_place():
