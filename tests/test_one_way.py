@@ -138,3 +138,15 @@ def test_the_entity_registry_is_read_in_one_place():
     registry = default_registry()
     assert entity_names() == {entity_id: names[0] for entity_id, names in registry.names.items()}
     assert {entity_id for entity_id, _ in alias_groups().values()} == set(registry.names)
+
+
+def test_test_servers_are_pytest_httpserver():
+    """Tests serve HTTP with pytest-httpserver; only tests/stall_site.py writes raw bytes to a socket
+    (dripping headers, closing without an answer: its docstring says why pytest-httpserver cannot)."""
+    hand_written = [
+        path.name
+        for path in sorted((ROOT / "tests").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == "http.server"
+    ]
+    assert hand_written == ["stall_site.py"]
