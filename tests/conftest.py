@@ -40,6 +40,16 @@ def corpora_pages() -> dict[str, dict]:
     return json.loads((FIXTURES / "corpora_bodies.json").read_text("utf-8"))["pages"]
 
 
+def seeds_only_checkout(work: Path) -> Path:
+    """``work`` laid out as `make run` finds a fresh clone offline: the seed articles and a config
+    naming the warehouse (no feed list, so nothing reaches the network)."""
+    (work / "seeds").mkdir()
+    for seed in SEEDS.glob("*.txt"):
+        (work / "seeds" / seed.name).write_bytes(seed.read_bytes())
+    (work / "silkwatch.toml").write_text('[warehouse]\npath = "data/silkwatch.duckdb"\n', "utf-8")
+    return work
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A folder laid out like a fresh checkout: silkwatch.toml and a copy of the seeds."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import warehouse_held_by_another_process, zone_with_another_date
+from tests.conftest import seeds_only_checkout, warehouse_held_by_another_process, zone_with_another_date
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 
@@ -28,13 +28,7 @@ def silkwatch(*args: str, cwd: Path, env: dict | None = None, timeout: float = 1
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory) -> Path:
     """One real `silkwatch run` in a fresh folder, as `make run` does it (run twice)."""
-    from tests.conftest import SEEDS
-
-    work = tmp_path_factory.mktemp("cli")
-    (work / "seeds").mkdir()
-    for seed in SEEDS.glob("*.txt"):
-        (work / "seeds" / seed.name).write_bytes(seed.read_bytes())
-    (work / "silkwatch.toml").write_text('[warehouse]\npath = "data/silkwatch.duckdb"\n', "utf-8")
+    work = seeds_only_checkout(tmp_path_factory.mktemp("cli"))
     # run where the local date is not UTC's (Almaty between midnight and 05:00 UTC, at any hour)
     first = silkwatch("run", cwd=work, env={"TZ": zone_with_another_date()})
     assert first.returncode == 0, first.stderr

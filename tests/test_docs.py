@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, seeds_only_checkout
 
 BIN = Path(sys.executable).parent
 # the site's pages and README; docs/_pending/ holds other engineers' notes, not part of the site
@@ -78,14 +78,10 @@ def test_toml_block_parses(where, code, tmp_path):
 @pytest.fixture(scope="module")
 def seeded_warehouse(tmp_path_factory) -> Path:
     """A warehouse made the way a user makes one: ``silkwatch run`` on the seeds, offline (no feeds)."""
-    from tests.conftest import SEEDS
+    from tests.test_cli import silkwatch
 
-    work = tmp_path_factory.mktemp("docs-run")
-    (work / "seeds").mkdir()
-    for seed in SEEDS.glob("*.txt"):
-        (work / "seeds" / seed.name).write_bytes(seed.read_bytes())
-    (work / "silkwatch.toml").write_text('[warehouse]\npath = "data/silkwatch.duckdb"\n', "utf-8")
-    run = subprocess.run([BIN / "silkwatch", "run"], cwd=work, capture_output=True, text=True, timeout=300)
+    work = seeds_only_checkout(tmp_path_factory.mktemp("docs-run"))
+    run = silkwatch("run", cwd=work, timeout=300)
     assert run.returncode == 0, run.stderr
     return work / "data" / "silkwatch.duckdb"
 
