@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.silkwatch-installed
 # Quiet, offline-friendly Prefect for command-line use (no telemetry, no INFO chatter).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test lint eval bench reliability clean
+.PHONY: setup run test lint docs golden eval bench reliability clean
 
 setup: $(STAMP)
 
@@ -41,9 +41,18 @@ bench: setup
 reliability: setup
 	$(BIN)/python -m pytest -m reliability --reliability-report -q -rfE  # -rfE: the table, not 29 skip lines, ends the output
 
+# the documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link or a page outside the nav fails.
+# make test builds it too (tests/test_docs.py), with every example in it checked.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# regenerate the extraction golden files (tests/golden/) on purpose, then review them with git diff
+golden: setup
+	$(BIN)/python -m pytest tests/test_golden.py --regen-golden -q
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) data reports .pytest_cache
+	rm -rf $(VENV) data reports site .pytest_cache

@@ -5,7 +5,7 @@
 A local HTTP server on 127.0.0.1 serves N feeds (default 50) of 2 entries each, every response
 delayed 100 ms like a real server; each page is a distinct article of 10 real sentences.
 Both sides use the same fetch policy (bounded concurrency);
-"by hand" is fetch_many over the feeds, then over their pages. The flow additionally parses,
+"by hand" is fetch_as_completed over the feeds, then over their pages. The flow additionally parses,
 extracts, classifies and loads into DuckDB. Prefect's server start is paid in a warm-up run first.
 Prints a table and a final line of name=value pairs.
 """
@@ -64,7 +64,7 @@ def main() -> int:
 
     from bench.dedupe import sentence_pool
     from flows.config import config_from_dict
-    from flows.fetch import FetchPolicy, fetch_many
+    from flows.fetch import FetchPolicy, fetch_as_completed
     from flows.pipeline import run_flow
     from parsers.feeds import parse_feed
 
@@ -82,9 +82,11 @@ def main() -> int:
     policy = FetchPolicy(**knobs)
 
     started = time.perf_counter()
-    feeds = fetch_many([(f"{base}/feed/{i}", {}) for i in range(n_feeds)], "feed", policy)
+    feeds = [
+        r for _, r in sorted(fetch_as_completed([(f"{base}/feed/{i}", {}) for i in range(n_feeds)], "feed", policy))
+    ]
     links = [e.link for r in feeds for e in parse_feed(r.body).entries]
-    pages = fetch_many([(link, {}) for link in links], "page", policy)
+    pages = [r for _, r in sorted(fetch_as_completed([(link, {}) for link in links], "page", policy))]
     by_hand = time.perf_counter() - started
     if not all(r.ok for r in feeds + pages):
         raise SystemExit("bench: the local server failed a request; no figures")
@@ -109,7 +111,7 @@ def main() -> int:
 
     overhead = flow_time - by_hand
     print(f"feed ingestion: {n_feeds} feeds, {2 * n_feeds} pages, {LATENCY * 1000:.0f} ms per response")
-    print(f"{'by hand (fetch_many feeds, then pages)':<44}{by_hand:>8.2f} s")
+    print(f"{'by hand (fetch_as_completed feeds, then pages)':<44}{by_hand:>8.2f} s")
     print(f"{'silkwatch run_flow (fetch+parse+extract+load)':<44}{flow_time:>8.2f} s")
     print(f"{'overhead':<44}{overhead:>8.2f} s")
     print(f"feeds={n_feeds} by_hand_s={by_hand:.2f} flow_s={flow_time:.2f} overhead_s={overhead:.2f}")

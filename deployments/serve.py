@@ -33,8 +33,8 @@ def build_deployments(config: Config) -> list:
     if config.source is None:
         raise ValueError("deployments need a config file: its path is the flows' parameter")
     path = str(config.source)
-    tz = config.schedule["timezone"]
-    every = timedelta(minutes=config.schedule["ingest_every_minutes"])
+    tz = config.schedule.timezone
+    every = timedelta(minutes=config.schedule.ingest_every_minutes)
     # A module path, not the file's: a file entrypoint puts flows/ first on the run's sys.path, where
     # flows/email.py would shadow the standard library's email in the extraction workers it spawns.
     module = EntrypointType.MODULE_PATH
@@ -45,12 +45,12 @@ def build_deployments(config: Config) -> list:
         ),
         scheduled_digest.to_deployment(
             name="daily-digest", parameters={"config_path": path, "period": "day"},
-            schedules=[Cron(config.schedule["daily_digest"], timezone=tz)],
+            schedules=[Cron(config.schedule.daily_digest, timezone=tz)],
             description="Build (and email) the daily digest.", entrypoint_type=module,
         ),
         scheduled_digest.to_deployment(
             name="weekly-digest", parameters={"config_path": path, "period": "week"},
-            schedules=[Cron(config.schedule["weekly_digest"], timezone=tz)],
+            schedules=[Cron(config.schedule.weekly_digest, timezone=tz)],
             description="Build (and email) the weekly digest.", entrypoint_type=module,
         ),
     ]  # fmt: skip

@@ -307,8 +307,8 @@ def serve(config: ConfigOption = None) -> None:
 
         sched = cfg.schedule
         console.print(
-            f"serving: ingest every {sched['ingest_every_minutes']} min, daily digest '{sched['daily_digest']}', "
-            f"weekly digest '{sched['weekly_digest']}' ({sched['timezone']}); Ctrl-C stops",
+            f"serving: ingest every {sched.ingest_every_minutes} min, daily digest '{sched.daily_digest}', "
+            f"weekly digest '{sched.weekly_digest}' ({sched.timezone}); Ctrl-C stops",
             highlight=False,
             markup=False,
         )
@@ -323,6 +323,20 @@ def _jsonable(value):
     if isinstance(value, Decimal):
         return float(value)
     return str(value)
+
+
+def print_records(fmt: OutputFormat, data, header: list[str], rows, table) -> None:
+    """Write a command's result in the format asked for: ``data`` as JSON, ``header`` and ``rows`` as
+    CSV (None as an empty cell), or the Rich table ``table()`` builds. Every command that takes
+    ``--format`` writes through here, so the formats mean the same everywhere."""
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(data, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+    else:
+        console.print(table())
 
 
 def _query(cfg: Config, sql: str, fmt: OutputFormat) -> None:
@@ -345,18 +359,15 @@ def _query(cfg: Config, sql: str, fmt: OutputFormat) -> None:
             raise fail(f"query failed: {message}", EXIT_BAD_INPUT) from None
         names = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall() if names else []
-    if fmt is OutputFormat.json:
-        records = [dict(zip(names, row, strict=True)) for row in rows]
-        sys.stdout.write(json.dumps(records, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
-    elif fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
-    else:
-        table = Table(*names, caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+
+    def table() -> Table:
+        shown = Table(*names, caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
         for row in rows:
-            table.add_row(*("" if v is None else escape(str(v)) for v in row))
-        console.print(table)
+            shown.add_row(*("" if v is None else escape(str(v)) for v in row))
+        return shown
+
+    records = [dict(zip(names, row, strict=True)) for row in rows]
+    print_records(fmt, records, names, rows, table)
 
 
 @app.command()
@@ -365,7 +376,7 @@ def query(
     config: ConfigOption = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
 ) -> None:
-    """Run read-only SQL against the warehouse (see README "Schema" for the tables)."""
+    """Run read-only SQL against the warehouse (the tables: docs/schema.md)."""
     cfg = _config(config)
     _guarded(_query, cfg, sql, fmt)
 
@@ -386,20 +397,9 @@ def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -
     mark = ("[bold yellow]", "[/]") if fmt is OutputFormat.table else ("**", "**")
     with open_warehouse(cfg.warehouse_path, read_only=True) as con:
         hits = run_search(con, query, limit=limit, mark=mark, **filters)
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(hits, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
-    elif fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["rank", "score", "article_id", "title", "outlet", "published_at", "topics", "url", "snippet",
-                         "language", "english_line"])  # fmt: skip
-        for rank, h in enumerate(hits, 1):
-            writer.writerow([rank, h["score"], h["article_id"], h["title"], h["outlet"] or "",
-                             h["published_at"] or "", " ".join(h["topics"]), h["url"], h["snippet"],
-                             h["language"] or "", h["english_line"] or ""])  # fmt: skip
-    else:
-        from rich.markup import escape
 
-        table = Table(
+    def table() -> Table:
+        shown = Table(
             "#", "score", "article", caption=f"{len(hits)} result{'s' if len(hits) != 1 else ''} for {query!r}"
         )
         for rank, h in enumerate(hits, 1):
@@ -408,8 +408,14 @@ def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -
             # the snippet's own text is escaped; only our highlight markup stays markup
             snip = escape(h["snippet"]).replace("\\[bold yellow]", "[bold yellow]").replace("\\[/]", "[/]")
             heading = h["english_line"] or h["title"]  # the English line holds the title
-            table.add_row(str(rank), f"{h['score']:.2f}", f"[bold]{escape(heading)}[/]\n[dim]{meta}[/]\n{snip}")
-        console.print(table)
+            shown.add_row(str(rank), f"{h['score']:.2f}", f"[bold]{escape(heading)}[/]\n[dim]{meta}[/]\n{snip}")
+        return shown
+
+    header = ["rank", "score", "article_id", "title", "outlet", "published_at", "topics", "url", "snippet",
+              "language", "english_line"]  # fmt: skip
+    rows = [[rank, h["score"], h["article_id"], h["title"], h["outlet"], h["published_at"], " ".join(h["topics"]),
+             h["url"], h["snippet"], h["language"], h["english_line"]] for rank, h in enumerate(hits, 1)]  # fmt: skip
+    print_records(fmt, hits, header, rows, table)
 
 
 @app.command("search")
@@ -513,26 +519,23 @@ def _stories(cfg: Config, since: datetime | None, min_articles: int, limit: int,
     for r in rows:  # a story labelled by a non-English title gets its English line
         language, text = texts.get(r["label_article_id"], (None, ""))
         r["english_line"] = english_line(language, r["label"], text or "", r["topics"])
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
-    elif fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["story_id", "label", "articles", "outlets", "languages", "first_seen_at", "last_seen_at",
-                         "peak_day", "topics", "english_line"])  # fmt: skip
-        for r in rows:
-            writer.writerow([r["story_id"], r["label"], r["articles"], r["outlets"], " ".join(r["languages"]),
-                             r["first_seen_at"], r["last_seen_at"], r["peak_day"] or "",
-                             " ".join(r["topics"]), r["english_line"] or ""])  # fmt: skip
-    else:
-        table = Table("story", "articles", "outlets", "languages", "dates", "peak", "topics",
+
+    def table() -> Table:
+        shown = Table("story", "articles", "outlets", "languages", "dates", "peak", "topics",
                       caption=f"{len(rows)} stor{'y' if len(rows) == 1 else 'ies'}")  # fmt: skip
         for r in rows:
             dates = f"{r['first_seen_at']:%Y-%m-%d} – {r['last_seen_at']:%Y-%m-%d}"
             label = r["english_line"] or r["label"]  # the English line holds the label
-            table.add_row(escape(label), str(r["articles"]), str(r["outlets"]),
+            shown.add_row(escape(label), str(r["articles"]), str(r["outlets"]),
                           f"{r['languages_n']} ({escape(' '.join(r['languages']))})", dates,
                           f"{r['peak_day']:%Y-%m-%d}" if r["peak_day"] else "", " ".join(r["topics"]))  # fmt: skip
-        console.print(table)
+        return shown
+
+    header = ["story_id", "label", "articles", "outlets", "languages", "first_seen_at", "last_seen_at", "peak_day",
+              "topics", "english_line"]  # fmt: skip
+    lines = [[r["story_id"], r["label"], r["articles"], r["outlets"], " ".join(r["languages"]), r["first_seen_at"],
+              r["last_seen_at"], r["peak_day"], " ".join(r["topics"]), r["english_line"]] for r in rows]  # fmt: skip
+    print_records(fmt, rows, header, lines, table)
 
 
 @app.command("stories")
@@ -594,31 +597,26 @@ def _trends(cfg: Config, entity, topic, story, by: str, since: datetime | None, 
         rows = trend(con, by, since, now, kind, key)
     test = TrendTest.for_period(by)
     method = test.describe(by)
-    if fmt is OutputFormat.json:
-        out = {"subject": {"kind": kind or "all", "key": key, "label": label}, "by": by, "test": method,
-               "window": test.window, "alpha": test.alpha, "periods": [r.as_dict() for r in rows]}  # fmt: skip
-        sys.stdout.write(json.dumps(out, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
-        return
-    if fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["start", "articles", "outlets", "baseline", "p_value", "rising"])
+
+    def table() -> Table:
+        shown = Table(by, "articles", "outlets", "baseline", "p", "", title=f"{label}, by {by}", title_justify="left",
+                      caption=f"baseline: mean articles per {by} over the previous {test.window} {by}s; {method} "
+                      "(docs: alerts and trends)")  # fmt: skip
         for r in rows:
             a = r.assessment
-            p_value = "" if a.p_value is None else f"{a.p_value:.3g}"
-            baseline = "" if a.baseline is None else a.baseline
-            writer.writerow([f"{r.start:%Y-%m-%d}", r.articles, r.outlets, baseline, p_value, a.rising])
-        return
-    table = Table(by, "articles", "outlets", "baseline", "p", "", title=f"{label}, by {by}", title_justify="left",
-                  caption=f"baseline: mean articles per {by} over the previous {test.window} {by}s; {method} "
-                  "(README, Trends)")  # fmt: skip
-    for r in rows:
-        a = r.assessment
-        when = f"{r.start:%Y-%m-%d}" if by == "day" else f"{r.start:%G-W%V} ({r.start:%Y-%m-%d})"
-        baseline = "" if a.baseline is None else f"{a.baseline:.2f}"
-        p_value = "" if a.p_value is None else f"{a.p_value:.2g}"
-        flag = "[bold green]▲ rising[/]" if a.rising else ("" if r.observed else "[dim]before the archive[/]")
-        table.add_row(when, str(r.articles), str(r.outlets), baseline, p_value, flag)
-    console.print(table)
+            when = f"{r.start:%Y-%m-%d}" if by == "day" else f"{r.start:%G-W%V} ({r.start:%Y-%m-%d})"
+            baseline = "" if a.baseline is None else f"{a.baseline:.2f}"
+            p_value = "" if a.p_value is None else f"{a.p_value:.2g}"
+            flag = "[bold green]▲ rising[/]" if a.rising else ("" if r.observed else "[dim]before the archive[/]")
+            shown.add_row(when, str(r.articles), str(r.outlets), baseline, p_value, flag)
+        return shown
+
+    out = {"subject": {"kind": kind or "all", "key": key, "label": label}, "by": by, "test": method,
+           "window": test.window, "alpha": test.alpha, "periods": [r.as_dict() for r in rows]}  # fmt: skip
+    lines = [[f"{r.start:%Y-%m-%d}", r.articles, r.outlets, r.assessment.baseline,
+              None if r.assessment.p_value is None else f"{r.assessment.p_value:.3g}", r.assessment.rising]
+             for r in rows]  # fmt: skip
+    print_records(fmt, out, ["start", "articles", "outlets", "baseline", "p_value", "rising"], lines, table)
 
 
 @app.command("trends")
@@ -670,6 +668,27 @@ def export(
     """Export the warehouse as Parquet partitioned by month (hive style), for DuckDB, Spark or a data lake."""
     cfg = _config(config)
     _guarded(_export, cfg, parquet)
+
+
+def _check(cfg: Config) -> None:
+    from warehouse.db import check_integrity, open_warehouse
+
+    # the writer lock: no run is in progress, so a run left 'running' is one that was killed and not yet marked
+    with _writing(cfg, "check"), open_warehouse(cfg.warehouse_path, read_only=True) as con:
+        problems = check_integrity(con, indexed=True, idle=True)
+    if problems:
+        for problem in problems:
+            err.print(f"problem: {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILURE)
+    console.print(f"ok: {cfg.warehouse_path} is consistent", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Check the warehouse's integrity (read-only): rows without their article, index or signatures
+    out of step, runs left running. Exit 1 with one line per problem."""
+    cfg = _config(config)
+    _guarded(_check, cfg)
 
 
 feeds_app = typer.Typer(help="Manage the feed list and see each feed's health.", no_args_is_help=True)
@@ -1072,25 +1091,22 @@ def _watch_test(cfg: Config, name: str, limit: int, fmt: OutputFormat) -> None:
         found = watch_matches(con, watch)
     shown_rows = [{k: a[k] for k in ("article_id", "title", "source_name", "url", "language", "published_at",
                                       "first_seen_at", "why")} for a in found[:limit]]  # fmt: skip
-    if fmt is OutputFormat.json:
-        out = {"watch": watch.name, "matches": len(found), "articles": shown_rows,
-               "would_notify": [shown(t) for t in watch.notify]}  # fmt: skip
-        sys.stdout.write(json.dumps(out, default=_jsonable, ensure_ascii=False, indent=2) + "\n")
-        return
-    if fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(list(shown_rows[0]) if shown_rows else ["article_id", "title", "why"])
-        writer.writerows([["" if v is None else v for v in r.values()] for r in shown_rows])
-        return
     targets = ", ".join(shown(t) for t in watch.notify) or "nobody (no notify)"
-    table = Table("#", "article", "why", title=f"watch {watch.name!r}: {_watch_text(watch)}", title_justify="left",
-                  caption=f"{len(found)} in the archive (dry run: nothing sent, nothing recorded); "
-                  f"new ones would go to {targets}")  # fmt: skip
-    for rank, a in enumerate(shown_rows, 1):
-        when = f"{a['published_at']:%Y-%m-%d}" if a["published_at"] else "date unknown"
-        meta = f"{a['source_name'] or 'outlet unknown'} · {when} · {a['language'] or '?'} · {a['url']}"
-        table.add_row(str(rank), f"[bold]{escape(a['title'])}[/]\n[dim]{escape(meta)}[/]", escape(a["why"]))
-    console.print(table)
+
+    def table() -> Table:
+        out = Table("#", "article", "why", title=f"watch {watch.name!r}: {_watch_text(watch)}", title_justify="left",
+                    caption=f"{len(found)} in the archive (dry run: nothing sent, nothing recorded); "
+                    f"new ones would go to {targets}")  # fmt: skip
+        for rank, a in enumerate(shown_rows, 1):
+            when = f"{a['published_at']:%Y-%m-%d}" if a["published_at"] else "date unknown"
+            meta = f"{a['source_name'] or 'outlet unknown'} · {when} · {a['language'] or '?'} · {a['url']}"
+            out.add_row(str(rank), f"[bold]{escape(a['title'])}[/]\n[dim]{escape(meta)}[/]", escape(a["why"]))
+        return out
+
+    data = {"watch": watch.name, "matches": len(found), "articles": shown_rows,
+            "would_notify": [shown(t) for t in watch.notify]}  # fmt: skip
+    header = list(shown_rows[0]) if shown_rows else ["article_id", "title", "why"]
+    print_records(fmt, data, header, [list(r.values()) for r in shown_rows], table)
 
 
 @watch_app.command("test")

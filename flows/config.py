@@ -1,5 +1,8 @@
 """``silkwatch.toml``: every key has a default; unknown keys and wrong types are errors naming the key.
 
+Each [section] is a pydantic model (strict: a string is never read as a number); the first problem
+found is one line naming the file, the section and the key (``_one_line``).
+
 Relative paths resolve against the config file's folder. Secrets never live here: the SMTP
 password comes only from ``SILKWATCH_SMTP_PASSWORD``, and a notify URL may name environment
 variables (``${SLACK_TOKEN}``) that are read only when alerts are sent (``flows/notify.py``).
@@ -16,62 +19,152 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Annotated, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_CONFIG_NAME = "silkwatch.toml"
 
-# section -> key -> default (the default's type is the key's type; None means "string or absent")
-SCHEMA: dict[str, dict[str, object]] = {
-    "warehouse": {"path": "data/silkwatch.duckdb", "lock_wait_seconds": 0.0},
-    "seeds": {"dir": "seeds"},
-    "feeds": {"file": "seeds/feeds.toml"},
-    "digest": {"dir": "reports", "period": "day", "max_per_topic": 20},
-    "fetch": {
-        "allow_private_networks": False,
-        "allowed_private_addresses": [],  # addresses or CIDR networks allowed even so, e.g. a local feed server
-        "user_agent": "",  # empty: silkwatch's own descriptive User-Agent
-        "connect_timeout": 10.0,
-        "read_timeout": 20.0,
-        "total_timeout": 60.0,
-        "max_bytes": 10 * 1024 * 1024,
-        "max_redirects": 5,
-        "retries": 2,
-        "max_retry_after": 120.0,
-        "max_concurrency": 8,
-        "per_host_concurrency": 2,
-        "per_host_delay": 0.5,
-    },
-    "email": {
-        "enabled": False,
-        "host": "smtp.example.org",
-        "port": 587,
-        "sender": "silkwatch@example.org",
-        "recipients": ["analyst@example.org"],
-        "starttls": True,
-        "ssl": False,
-        "username": "",
-    },
-    "pipeline": {
-        "workers": 0,  # extraction processes: 0 = one per core, 1 = in-process (no pool)
-        "task_runner": "threads",  # threads (Prefect's ThreadPoolTaskRunner) or dask (prefect-dask)
-        "dask_address": "",  # empty: a temporary local cluster; else an existing scheduler's address
-    },
-    "schedule": {
-        "timezone": "UTC",
-        "ingest_every_minutes": 30,
-        "daily_digest": "0 7 * * *",
-        "weekly_digest": "0 7 * * 1",
-    },
-    "topics": {
-        "file": "",  # empty: the built-in topics only; else a topics file of the team's own, layered on top
-    },
-    "breaking": {  # a story is breaking when, within `hours`, it reaches `outlets` outlets or `languages` languages
-        "outlets": 5,
-        "languages": 3,
-        "hours": 24.0,
-        "notify": [],  # Apprise URLs, or "email" for the [email] recipients; empty: no breaking alerts
-    },
-}
+CRON_EXAMPLE = "0 7 * * *"
+# a TOML list of strings (a tuple: the config is immutable)
+ListOfText = Annotated[tuple[str, ...], Field(strict=False)]
+
+
+class Section(BaseModel):
+    """A [section] of silkwatch.toml: every key has a default; an unknown key or a wrong type is an error.
+    Strict: a TOML string is never read as a number, nor 1 as true (10 is as good as 10.0)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class WarehouseSection(Section):
+    path: str = "data/silkwatch.duckdb"
+    lock_wait_seconds: Annotated[float, Field(ge=0)] = 0.0  # how long a writer waits for another's lock
+
+
+class SeedsSection(Section):
+    dir: str = "seeds"
+
+
+class FeedsSection(Section):
+    file: str = "seeds/feeds.toml"
+
+
+class DigestSection(Section):
+    dir: str = "reports"
+    period: Literal["day", "week", "all"] = "day"
+    max_per_topic: Annotated[int, Field(ge=0)] = 20  # articles shown per digest section; 0 shows all
+
+
+class FetchSection(Section):
+    """The fetcher's knobs (``flows.fetch.FetchPolicy``)."""
+
+    allow_private_networks: bool = False
+    allowed_private_addresses: ListOfText = ()  # addresses or CIDR networks allowed even so
+    user_agent: str = ""  # empty: silkwatch's own descriptive User-Agent
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    retries: int = 2
+    max_retry_after: float = 120.0
+    max_concurrency: int = 8
+    per_host_concurrency: int = 2
+    per_host_delay: float = 0.5
+
+    @field_validator("allowed_private_addresses")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an address or network") from None
+        return value
+
+
+class EmailSection(Section):
+    enabled: bool = False
+    host: str = "smtp.example.org"
+    port: int = 587
+    sender: str = "silkwatch@example.org"
+    recipients: ListOfText = ("analyst@example.org",)
+    starttls: bool = True
+    ssl: bool = False
+    username: str = ""
+
+
+class PipelineSection(Section):
+    workers: Annotated[int, Field(ge=0)] = 0  # extraction processes: 0 = one per core, 1 = in-process
+    task_runner: Literal["threads", "dask"] = "threads"  # Prefect's ThreadPoolTaskRunner, or prefect-dask
+    dask_address: str = ""  # empty: a temporary local cluster; else an existing scheduler's address
+
+
+def _cron(value: str) -> str:
+    """A cron expression as `silkwatch serve` and Prefect read it: five fields, each in its range."""
+    from cronsim import CronSim, CronSimError
+
+    if len(value.split()) != 5:
+        raise ValueError(f"must be a 5-field cron expression such as {CRON_EXAMPLE!r}, got {value!r}")
+    try:
+        CronSim(value, datetime(2026, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"{value!r} is not a cron expression ({exc})") from None
+    return value
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known time zone") from None
+    return value
+
+
+class ScheduleSection(Section):
+    """For `silkwatch serve` (deployments/serve.py); prefect.yaml has its own copy."""
+
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    ingest_every_minutes: Annotated[int, Field(ge=1)] = 30
+    daily_digest: Annotated[str, AfterValidator(_cron)] = "0 7 * * *"
+    weekly_digest: Annotated[str, AfterValidator(_cron)] = "0 7 * * 1"
+
+
+class TopicsSection(Section):
+    file: str = ""  # empty: the built-in topics only; else a topics file of the team's own, layered on top
+
+
+class BreakingSection(Section):
+    """A story is breaking when, within ``hours``, it reaches ``outlets`` outlets or ``languages`` languages."""
+
+    outlets: Annotated[int, Field(ge=2)] = 5
+    languages: Annotated[int, Field(ge=2)] = 3
+    hours: Annotated[float, Field(gt=0)] = 24.0
+    notify: ListOfText = ()  # Apprise URLs, or "email" for the [email] recipients; empty: none sent
+
+
+class ConfigFile(Section):
+    """The whole file; ``watch`` ([[watch]] tables) is checked by ``_watches``, which knows the topics."""
+
+    warehouse: WarehouseSection = WarehouseSection()
+    seeds: SeedsSection = SeedsSection()
+    feeds: FeedsSection = FeedsSection()
+    digest: DigestSection = DigestSection()
+    fetch: FetchSection = FetchSection()
+    email: EmailSection = EmailSection()
+    pipeline: PipelineSection = PipelineSection()
+    schedule: ScheduleSection = ScheduleSection()
+    topics: TopicsSection = TopicsSection()
+    breaking: BreakingSection = BreakingSection()
+
+
+SECTIONS: dict[str, type[Section]] = {
+    name: info.annotation for name, info in ConfigFile.model_fields.items()
+}  # fmt: skip
 # [[watch]] entries: key -> default (name and query are required)
 WATCH_KEYS: dict[str, object] = {
     "name": "", "query": "", "topics": [], "entities": [], "languages": [], "sources": [], "notify": [],
@@ -79,7 +172,6 @@ WATCH_KEYS: dict[str, object] = {
 EMAIL_TARGET = "email"  # in a notify list: the [email] recipients, over flows/email.py
 _WATCH_NAME = re.compile(r"[\w][\w .:@+-]{0,79}")
 PERIODS = ("day", "week", "all")
-TASK_RUNNERS = ("threads", "dask")
 
 
 class ConfigError(ValueError):
@@ -104,15 +196,15 @@ class EmailConfig:
 
 @dataclass(frozen=True)
 class WatchConfig:
-    """A saved search that raises an alert: see README "Watches and alerts"."""
+    """A saved search that raises an alert: see docs/alerts-and-trends.md."""
 
     name: str
     query: str  # the search syntax: words (any spelling of a named entity), "quoted phrases"
-    topics: tuple[str, ...] = ()  # filters: an article must have one of each list given
-    entities: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()  # outlet names, matched as parts of the outlet's name
-    notify: tuple[str, ...] = ()  # Apprise URLs, or "email"
+    topics: ListOfText = ()  # filters: an article must have one of each list given
+    entities: ListOfText = ()
+    languages: ListOfText = ()
+    sources: ListOfText = ()  # outlet names, matched as parts of the outlet's name
+    notify: ListOfText = ()  # Apprise URLs, or "email"
 
 
 @dataclass(frozen=True)
@@ -120,7 +212,7 @@ class BreakingConfig:
     outlets: int = 5
     languages: int = 3
     hours: float = 24.0
-    notify: tuple[str, ...] = ()
+    notify: ListOfText = ()
 
 
 @dataclass(frozen=True)
@@ -131,10 +223,9 @@ class Config:
     feeds_file: Path
     digest_dir: Path
     digest_period: str
-    allow_private_networks: bool
     email: EmailConfig = field(repr=False)
-    fetch: dict = field(default_factory=dict, repr=False)  # [fetch] knobs, see flows.fetch.FetchPolicy
-    schedule: dict = field(default_factory=dict, repr=False)  # [schedule], see deployments/serve.py
+    fetch: FetchSection = field(default_factory=FetchSection, repr=False)  # see flows.fetch.FetchPolicy
+    schedule: ScheduleSection = field(default_factory=ScheduleSection, repr=False)  # see deployments/serve.py
     digest_max_per_topic: int = 20  # articles shown per digest section; 0 shows all
     workers: int = 0  # page extraction processes: 0 = one per core, 1 = in-process (flows/pages.py)
     task_runner: str = "threads"  # see flows/runners.py
@@ -151,27 +242,42 @@ class Config:
         return topic_ruleset(self.topics_file)
 
 
-def _check_types(where: str, data: dict) -> None:
-    for section, values in data.items():
-        if section not in SCHEMA:
-            raise ConfigError(f"{where}: unknown section [{section}] (known: {', '.join(SCHEMA)})")
-        if not isinstance(values, dict):
-            raise ConfigError(f"{where}: {section} must be a [section]")
-        for key, value in values.items():
-            if key not in SCHEMA[section]:
-                known = ", ".join(SCHEMA[section])
-                raise ConfigError(f"{where}: unknown key '{key}' in [{section}] (known: {known})")
-            default = SCHEMA[section][key]
-            expected = type(default)
-            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-            if expected is float:  # 10 is as good as 10.0
-                ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if expected is list:
-                ok = ok and all(isinstance(v, str) for v in value)
-            if not ok:
-                raise ConfigError(
-                    f"{where}: [{section}] {key} must be {expected.__name__}, got {type(value).__name__} {value!r}"
-                )
+_TYPE_NAMES = {"int_type": "int", "bool_type": "bool", "string_type": "str", "float_type": "float",
+               "tuple_type": "list", "list_type": "list"}  # fmt: skip
+
+
+def _one_line(where: str, exc: ValidationError) -> str:
+    """The first problem pydantic found, as one line naming the file, the section and the key."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    section = loc[0]
+    if error["type"] == "extra_forbidden":
+        if len(loc) == 1:
+            return f"{where}: unknown section [{section}] (known: {', '.join(SECTIONS)})"
+        return f"{where}: unknown key '{loc[1]}' in [{section}] (known: {', '.join(SECTIONS[section].model_fields)})"
+    if len(loc) == 1:
+        return f"{where}: {section} must be a [section]"
+    field_info = SECTIONS[section].model_fields[loc[1]]
+    return f"{where}: [{section}] {loc[1]}{_wrong_value(error, field_info, in_list=len(loc) > 2)}"
+
+
+def _wrong_value(error: dict, field_info, in_list: bool) -> str:
+    """What is wrong with a key's value, to follow its name."""
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx", {})
+    messages = {
+        "literal_error": lambda: (
+            f" must be one of {', '.join(map(str, get_args(field_info.annotation)))}, got {value!r}"
+        ),
+        "greater_than_equal": lambda: f" must be {ctx['ge']:g} or more, got {value!r}",
+        "greater_than": lambda: f" must be more than {ctx['gt']:g}, got {value!r}",
+        "value_error": lambda: (" " if str(ctx["error"]).startswith("must") else ": ") + str(ctx["error"]),
+    }
+    if kind in messages:
+        return messages[kind]()
+    if kind.endswith("_type"):
+        expected = "list of str" if in_list else _TYPE_NAMES.get(kind, kind.removesuffix("_type"))
+        return f" must be {expected}, got {type(value).__name__} {value!r}"
+    return f": {error['msg']}"
 
 
 def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Config:
@@ -179,67 +285,44 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
     where = str(source) if source else "config"
     data = dict(data)
     watch_tables = data.pop("watch", [])
-    _check_types(where, data)
-
-    def get(section: str, key: str):
-        return data.get(section, {}).get(key, SCHEMA[section][key])
+    try:
+        file = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(where, exc)) from None
 
     def path(section: str, key: str) -> Path:
-        value = get(section, key)
+        value = getattr(getattr(file, section), key)
         if not value.strip():
             raise ConfigError(f"{where}: [{section}] {key} must not be empty")
         return (base / Path(value).expanduser()).resolve()
 
-    period = get("digest", "period")
-    if period not in PERIODS:
-        raise ConfigError(f"{where}: [digest] period must be one of {', '.join(PERIODS)}, got {period!r}")
-    for value in get("fetch", "allowed_private_addresses"):
-        try:
-            ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            bad = f"{value!r} is not an address or network"
-            raise ConfigError(f"{where}: [fetch] allowed_private_addresses: {bad}") from None
-    if get("digest", "max_per_topic") < 0:
-        raise ConfigError(f"{where}: [digest] max_per_topic must be 0 (show all) or more")
-    runner = get("pipeline", "task_runner")
-    if runner not in TASK_RUNNERS:
-        raise ConfigError(f"{where}: [pipeline] task_runner must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
     warehouse = Path(os.environ["SILKWATCH_DB"]).resolve() if os.environ.get("SILKWATCH_DB") else None
-    topics_file = path("topics", "file") if get("topics", "file").strip() else None
+    topics_file = path("topics", "file") if file.topics.file.strip() else None
     # the rules are compiled only when there is something to check against them (a fast `query`)
     wanted = topics_file or any(isinstance(t, dict) and t.get("topics") for t in watch_tables or [])
     topics = _topic_names(where, topics_file) if wanted else ()
-    recipients = tuple(get("email", "recipients"))
-    breaking = _breaking(where, {key: get("breaking", key) for key in SCHEMA["breaking"]}, recipients)
+    recipients = file.email.recipients
+    breaking = file.breaking
     return Config(
         source=source,
         warehouse_path=warehouse or path("warehouse", "path"),
         seeds_dir=path("seeds", "dir"),
         feeds_file=path("feeds", "file"),
         digest_dir=path("digest", "dir"),
-        digest_period=period,
-        allow_private_networks=get("fetch", "allow_private_networks"),
-        fetch={key: get("fetch", key) for key in SCHEMA["fetch"]},
-        schedule=_schedule(where, {key: get("schedule", key) for key in SCHEMA["schedule"]}),
-        digest_max_per_topic=get("digest", "max_per_topic"),
-        workers=_workers(where, get("pipeline", "workers")),
-        task_runner=runner,
-        dask_address=get("pipeline", "dask_address"),
-        lock_wait_seconds=_non_negative(where, "warehouse", "lock_wait_seconds", get("warehouse", "lock_wait_seconds")),
-        email=EmailConfig(
-            enabled=get("email", "enabled"),
-            host=get("email", "host"),
-            port=get("email", "port"),
-            sender=get("email", "sender"),
-            recipients=tuple(get("email", "recipients")),
-            starttls=get("email", "starttls"),
-            ssl=get("email", "ssl"),
-            username=get("email", "username"),
-        ),
+        digest_period=file.digest.period,
+        fetch=file.fetch,
+        schedule=file.schedule,
+        digest_max_per_topic=file.digest.max_per_topic,
+        workers=file.pipeline.workers,
+        task_runner=file.pipeline.task_runner,
+        dask_address=file.pipeline.dask_address,
+        lock_wait_seconds=file.warehouse.lock_wait_seconds,
+        email=EmailConfig(**file.email.model_dump()),
         topics_file=topics_file,
         watches=_watches(where, watch_tables, topics, recipients),
-        breaking=breaking,
-    )
+        breaking=BreakingConfig(breaking.outlets, breaking.languages, breaking.hours,
+                                _notify(where, "[breaking]", list(breaking.notify), recipients)),
+    )  # fmt: skip
 
 
 def _topic_names(where: str, topics_file: Path | None) -> tuple[str, ...]:
@@ -257,16 +340,6 @@ def _notify(where: str, owner: str, value: object, recipients: tuple[str, ...]) 
     if EMAIL_TARGET in value and not recipients:
         raise ConfigError(f'{where}: {owner}: notify has "email" but [email] recipients is empty')
     return tuple(v.strip() for v in value)
-
-
-def _breaking(where: str, values: dict, recipients: tuple[str, ...]) -> BreakingConfig:
-    for key in ("outlets", "languages"):
-        if values[key] < 2:
-            raise ConfigError(f"{where}: [breaking] {key} must be 2 or more, got {values[key]}")
-    if values["hours"] <= 0:
-        raise ConfigError(f"{where}: [breaking] hours must be more than 0, got {values['hours']}")
-    notify = _notify(where, "[breaking]", values["notify"], recipients)
-    return BreakingConfig(values["outlets"], values["languages"], float(values["hours"]), notify)
 
 
 def _watches(where: str, tables: object, topics: tuple[str, ...], recipients: tuple[str, ...]) -> tuple:
@@ -324,34 +397,6 @@ def _check_watch_keys(where: str, owner: str, table: dict) -> None:
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         ):
             raise ConfigError(f"{where}: {owner}: {key} must be a list of text, got {value!r}")
-
-
-def _non_negative(where: str, section: str, key: str, value: float) -> float:
-    if value < 0:
-        raise ConfigError(f"{where}: [{section}] {key} must be 0 or more, got {value!r}")
-    return float(value)
-
-
-def _schedule(where: str, schedule: dict) -> dict:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(schedule["timezone"])
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{where}: [schedule] timezone {schedule['timezone']!r} is not a known time zone") from exc
-    for key in ("daily_digest", "weekly_digest"):
-        fields = schedule[key].split()  # a cron expression: ASCII, fields separated by spaces
-        if len(fields) != 5:
-            raise ConfigError(f"{where}: [schedule] {key} must be a 5-field cron expression, got {schedule[key]!r}")
-    if schedule["ingest_every_minutes"] < 1:
-        raise ConfigError(f"{where}: [schedule] ingest_every_minutes must be at least 1")
-    return schedule
-
-
-def _workers(where: str, workers: int) -> int:
-    if workers < 0:
-        raise ConfigError(f"{where}: [pipeline] workers must be 0 (one per core) or more, got {workers}")
-    return workers
 
 
 def resolve_config_path(explicit: Path | None) -> Path:

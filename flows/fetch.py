@@ -38,7 +38,9 @@ import httpx
 
 from flows import stopping
 from flows.addresses import AddressRefused, PinnedTransport, Resolver, system_resolver
+from flows.config import FetchSection
 from warehouse.clock import utc_now
+from warehouse.load import fetch_log_row
 
 USER_AGENT = "silkwatch/0.1 (news monitoring of China-Central Asia affairs; +https://pypi.org/project/silkwatch/)"
 RETRY_STATUSES = {500, 502, 503, 504, 429}
@@ -86,17 +88,9 @@ class FetchResult:
         return self.status in ("ok", "not_modified")
 
     def log_row(self, run_id: str | None = None) -> dict:
-        return {
-            "fetched_at": self.fetched_at,
-            "run_id": run_id,
-            "url": self.url,
-            "kind": self.kind,
-            "status": self.status,
-            "http_status": self.http_status,
-            "bytes": len(self.body),
-            "ms": round(self.ms, 1),
-            "error": self.error,
-        }
+        return fetch_log_row(self.url, self.kind, self.status, fetched_at=self.fetched_at, run_id=run_id,
+                             http_status=self.http_status, nbytes=len(self.body), ms=round(self.ms, 1),
+                             error=self.error)  # fmt: skip
 
 
 class FetchFailed(Exception):
@@ -396,25 +390,15 @@ def _as_failure(exc: Exception) -> FetchFailed:
     return FetchFailed(f"{type(exc).__name__}: {exc}", transient=False)
 
 
-def fetch_many(
-    urls: Iterable[tuple[str, dict]],
-    kind: str,
-    policy: FetchPolicy,
-    limiter: HostLimiter | None = None,
-) -> list[FetchResult]:
-    """Fetch several URLs concurrently (bounded); ``urls`` pairs each URL with fetch() keyword args."""
-    results = dict(fetch_as_completed(urls, kind, policy, limiter))
-    return [results[i] for i in range(len(results))]
-
-
 def fetch_as_completed(
     urls: Iterable[tuple[str, dict]],
     kind: str,
     policy: FetchPolicy,
     limiter: HostLimiter | None = None,
 ) -> Iterator[tuple[int, FetchResult]]:
-    """Like ``fetch_many``, but yields (position in ``urls``, result) as each fetch finishes, so the
-    caller can work on the first pages while the others are still arriving."""
+    """Fetch several URLs concurrently (bounded; ``urls`` pairs each URL with fetch() keyword args),
+    yielding (position in ``urls``, result) as each fetch finishes, so the caller can work on the
+    first pages while the others are still arriving."""
     limiter = limiter or HostLimiter(policy.per_host_concurrency, policy.per_host_delay)
     items = list(urls)
     pool = ThreadPoolExecutor(max_workers=policy.max_concurrency)
@@ -437,8 +421,6 @@ def fetch_as_completed(
         pool.shutdown(wait=not stopping.stop_requested(), cancel_futures=True)
 
 
-def policy_from_config(knobs: dict) -> FetchPolicy:
-    """A FetchPolicy from the config's [fetch] knobs (an empty user_agent keeps silkwatch's own)."""
-    policy = {key: value for key, value in knobs.items() if value != ""}
-    policy["allowed_private_addresses"] = tuple(policy.get("allowed_private_addresses", ()))
-    return FetchPolicy(**policy)
+def policy_from_config(knobs: FetchSection) -> FetchPolicy:
+    """A FetchPolicy from the config's [fetch] section (an empty user_agent keeps silkwatch's own)."""
+    return FetchPolicy(**{key: value for key, value in knobs.model_dump().items() if value != ""})

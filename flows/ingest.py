@@ -28,7 +28,7 @@ from warehouse.clock import utc_now
 from warehouse.db import open_warehouse
 from warehouse.faults import fault_point
 from warehouse.feeds import settle_pending_entries
-from warehouse.load import SaveResult, save_copies, save_fetch_log
+from warehouse.load import SaveResult, fetch_log_row, save_copies, save_fetch_log, topic_rows
 from warehouse.tx import transaction
 
 MAX_SEED_BYTES = 5 * 1024 * 1024  # a seed is one article; anything larger is not
@@ -55,20 +55,6 @@ class Batch:
     failures: list[str] = field(default_factory=list)
 
 
-def _log_row(url: str, kind: str, status: str, *, nbytes=None, ms=None, error=None, run_id=None) -> dict:
-    return {
-        "fetched_at": utc_now(),
-        "run_id": run_id,
-        "url": url,
-        "kind": kind,
-        "status": status,
-        "http_status": None,
-        "bytes": nbytes,
-        "ms": ms,
-        "error": error,
-    }
-
-
 def read_seeds(seed_dir: Path) -> Batch:
     """Read and decode every ``*.txt`` in ``seed_dir``; a bad file is a failure, not an abort."""
     if not seed_dir.exists():
@@ -88,11 +74,11 @@ def read_seeds(seed_dir: Path) -> Batch:
         except (SeedError, OSError) as exc:
             message = str(exc) if isinstance(exc, SeedError) else f"{path.name}: cannot read: {exc.strerror}"
             batch.failures.append(message)
-            batch.log.append(_log_row(url, "seed", "error", error=message))
+            batch.log.append(fetch_log_row(url, "seed", "error", fetched_at=utc_now(), error=message))
             continue
         ms = (time.perf_counter() - started) * 1000
         batch.items.append(SeedText(path.name, decoded.text, decoded.encoding, decoded.encoding_from))
-        batch.log.append(_log_row(url, "seed", "ok", nbytes=len(data), ms=round(ms, 3)))
+        batch.log.append(fetch_log_row(url, "seed", "ok", fetched_at=utc_now(), nbytes=len(data), ms=round(ms, 3)))
     return batch
 
 
@@ -127,16 +113,7 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         # the search index's, should this copy's text be kept
         "terms": term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions]),
         "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
-        "topics": [
-            {
-                "topic": label.topic,
-                "score": label.score,
-                "evidence": label.evidence,
-                "matches": [asdict(m) for m in label.matches],
-                "rules_version": label.rules_version,
-            }
-            for label in copy.topics
-        ],
+        "topics": topic_rows(copy.topics),
     }
 
 
@@ -155,7 +132,7 @@ def prepare_seeds(seeds: list[SeedText], ruleset: Ruleset | None = None) -> Batc
             copy = parse_seed(seed.name, seed.text)
         except SeedError as exc:
             batch.failures.append(str(exc))
-            batch.log.append(_log_row(f"seed:{seed.name}", "seed", "error", error=str(exc)))
+            batch.log.append(fetch_log_row(f"seed:{seed.name}", "seed", "error", fetched_at=utc_now(), error=str(exc)))
             continue
         copy.topics = classify_topics(copy.title, copy.text, ruleset)
         copy.encoding, copy.encoding_from = seed.encoding, seed.encoding_from
@@ -185,7 +162,7 @@ def save_rows(
             con, made={(row["title"], row["text"]): row["story_text"] for row in rows if "story_text" in row}
         )
         settle_pending_entries(con, settled, failed_again or {}, seen_at)
-        save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
+        save_fetch_log(con, log, run_id)
         fault_point("save-before-commit")
     fault_point("batch-saved")
     return result

@@ -9,9 +9,9 @@ import duckdb
 from parsers.classify import Ruleset, classify_topics, default_ruleset
 from parsers.entities import tag_entities
 from warehouse.clock import utc_now
-from warehouse.load import ENTITIES_SCHEMA, TOPICS_SCHEMA, rows_table
+from warehouse.load import replace_labels, topic_rows
+from warehouse.queries import article_ids, topic_labels
 from warehouse.search import article_texts
-from warehouse.tx import keys_table, registered, transaction
 
 BATCH = 5_000
 
@@ -21,26 +21,18 @@ def reclassify(con: duckdb.DuckDBPyConnection, ruleset: Ruleset | None = None) -
     rules' topics in their order, then any stored topic the rules no longer have)."""
     rs = ruleset or default_ruleset()
     now = utc_now()
-    before = set(con.execute("SELECT article_id, topic FROM article_topics").fetchall())
+    before = topic_labels(con)
     after: set[tuple[str, str]] = set()
-    ids = [r[0] for r in con.execute("SELECT article_id FROM articles ORDER BY article_id").fetchall()]
+    ids = article_ids(con)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         topics, entities = [], []
         for article_id, title, text, _ in article_texts(con, chunk):
-            for label in classify_topics(title, text, rs):
-                after.add((article_id, label.topic))
-                topics.append({"article_id": article_id, "topic": label.topic, "score": label.score,
-                               "evidence": label.evidence, "matches": [asdict(m) for m in label.matches],
-                               "rules_version": label.rules_version, "classified_at": now})  # fmt: skip
+            labels = classify_topics(title, text, rs)
+            after.update((article_id, label.topic) for label in labels)
+            topics += topic_rows(labels, article_id=article_id, classified_at=now)
             entities.extend({**asdict(m), "article_id": article_id} for m in tag_entities(title, text))
-        tables = {"_ids": keys_table(chunk, "article_id"), "_topics": rows_table(topics, TOPICS_SCHEMA),
-                  "_entities": rows_table(entities, ENTITIES_SCHEMA)}  # fmt: skip
-        with registered(con, **tables), transaction(con):
-            con.execute("DELETE FROM article_topics WHERE article_id IN (SELECT article_id FROM _ids)")
-            con.execute("INSERT INTO article_topics BY NAME SELECT * FROM _topics")
-            con.execute("DELETE FROM article_entities WHERE article_id IN (SELECT article_id FROM _ids)")
-            con.execute("INSERT INTO article_entities BY NAME SELECT * FROM _entities")
+        replace_labels(con, chunk, topics, entities)
     return {
         topic: {
             "before": sum(t == topic for _, t in before),

@@ -19,7 +19,7 @@ from warehouse.lock import writer_lock
 def _scheduled_wait(config: Config) -> float:
     """A scheduled flow finding another writer at work waits for it (up to one ingest interval,
     when the next scheduled ingest takes over) instead of failing like an impatient CLI user."""
-    return max(config.lock_wait_seconds, config.schedule["ingest_every_minutes"] * 60.0)
+    return max(config.lock_wait_seconds, config.schedule.ingest_every_minutes * 60.0)
 
 
 # Deployments take the config file's path: a flow run's parameters must be plain JSON. The ingest

@@ -83,6 +83,7 @@ def load_registry(raw: str) -> Registry:
 
 @cache
 def default_registry() -> Registry:
+    """The registry of ``rules/entities.toml``: the one place that file is read."""
     return load_registry(resources.files("parsers").joinpath("rules/entities.toml").read_text("utf-8"))
 
 
@@ -156,5 +157,4 @@ def tag_entities(title: str, text: str, registry: Registry | None = None) -> lis
 @cache
 def entity_names() -> dict[str, str]:
     """Each registered entity's id -> its first name in the registry, the one to show (Emomali Rahmon)."""
-    raw = resources.files("parsers").joinpath("rules/entities.toml").read_text("utf-8")
-    return {entity["id"]: entity["names"][0] for entity in tomllib.loads(raw)["entity"]}
+    return {entity_id: names[0] for entity_id, names in default_registry().names.items()}

@@ -11,7 +11,7 @@ updating a MinHash object shingle by shingle.
 - Signature: ``NUM_PERM`` minimums of multiply-shift hashes of the shingle hashes (uint32 each).
 - LSH: the signature cut into ``BANDS`` bands of ``ROWS`` rows; two texts sharing one band are
   candidates, then verified: estimated Jaccard similarity, or containment for a shortened copy.
-Thresholds are chosen from ``make eval`` (evaluation/dedupe.py) and documented in README.
+Thresholds are chosen from ``make eval`` (evaluation/dedupe.py) and documented in docs/performance.md.
 """
 
 from __future__ import annotations

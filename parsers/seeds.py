@@ -105,11 +105,6 @@ def stated_date(value: str | None, now: datetime | None = None, language: str | 
     return check_plausible(parsed, "text", now or datetime.now(UTC).replace(tzinfo=None))
 
 
-def parse_stated_date(value: str | None) -> datetime | None:
-    """The stated date, or None when absent, unreadable or implausible."""
-    return stated_date(value).value
-
-
 def _mark_title_line(removed: list[Removed]) -> list[Removed]:
     # The first copy of the headline is not boilerplate: it became the title. Later copies are.
     out, seen = [], False

@@ -13,13 +13,11 @@ could not be told from other names ending in 耶夫.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache, lru_cache
-from importlib import resources
 
-from parsers.entities import tag_entities
+from parsers.entities import default_registry, tag_entities
 from parsers.measure import SNIPPET_COLUMNS, columns
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+|[^\W\d_][\w'’-]*[^\W_]|[^\W_]+")
@@ -138,14 +136,13 @@ def alias_groups() -> dict[tuple[str, ...], tuple[str, frozenset[str]]]:
 
     Only one-term spellings join a query: the parts of a longer name ("China", "Europe") are common
     words, and an entity counted through them would match everything."""
-    data = tomllib.loads(resources.files("parsers").joinpath("rules/entities.toml").read_text("utf-8"))
     groups: dict[tuple[str, ...], tuple[str, frozenset[str]]] = {}
-    for entity in data["entity"]:
-        spelled = [tuple(terms(name)) for name in entity["names"]]
+    for entity_id, names in default_registry().names.items():  # spellings as search reads them
+        spelled = [tuple(terms(name)) for name in names]
         every = frozenset(s[0] for s in spelled if len(s) == 1)
         for s in spelled:
             if s:
-                groups[s] = (entity["id"], every)
+                groups[s] = (entity_id, every)
     return groups
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability import pytest_addoption as reliability_options
 from tests.reliability import (  # noqa: F401 - hooks of `make reliability`'s table, registered here
-    pytest_addoption,
     pytest_collection_modifyitems,
     pytest_runtest_logreport,
     pytest_terminal_summary,
@@ -22,6 +22,15 @@ from tests.reliability import (  # noqa: F401 - hooks of `make reliability`'s ta
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser) -> None:
+    reliability_options(parser)
+    parser.addoption(
+        "--regen-golden", action="store_true", help="rewrite tests/golden/ from the current code (make golden)"
+    )
+
+
 SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -29,6 +38,16 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 @pytest.fixture(scope="session")
 def corpora_pages() -> dict[str, dict]:
     return json.loads((FIXTURES / "corpora_bodies.json").read_text("utf-8"))["pages"]
+
+
+def seeds_only_checkout(work: Path) -> Path:
+    """``work`` laid out as `make run` finds a fresh clone offline: the seed articles and a config
+    naming the warehouse (no feed list, so nothing reaches the network)."""
+    (work / "seeds").mkdir()
+    for seed in SEEDS.glob("*.txt"):
+        (work / "seeds" / seed.name).write_bytes(seed.read_bytes())
+    (work / "silkwatch.toml").write_text('[warehouse]\npath = "data/silkwatch.duckdb"\n', "utf-8")
+    return work
 
 
 @pytest.fixture
@@ -40,6 +59,33 @@ def workdir(tmp_path: Path) -> Path:
         "utf-8",
     )
     return tmp_path
+
+
+def zone_with_another_date() -> str:
+    """A time zone whose date, right now, is not UTC's: what a developer in Almaty (UTC+5) sees
+    between midnight and 05:00 UTC, at any hour. At least one of UTC+14 and UTC-12 differs."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    for zone in ("Etc/GMT-14", "Etc/GMT+12"):  # POSIX signs: Etc/GMT-14 is UTC+14
+        if now.astimezone(ZoneInfo(zone)).date() != now.date():
+            return zone
+    raise AssertionError("unreachable: UTC+14 and UTC-12 are 26 hours apart")
+
+
+@pytest.fixture
+def local_date_not_utc(monkeypatch) -> str:
+    """This process's local time zone set to one whose date is not UTC's (``TZ`` and ``time.tzset``),
+    so code or a test that names a day by local time gets the wrong day and fails."""
+    import time
+
+    zone = zone_with_another_date()
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield zone
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture(scope="session")

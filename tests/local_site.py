@@ -9,17 +9,19 @@ answers it only when the test releases it, so a test can act while a run waits o
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import duckdb
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from tests.conftest import FIXTURES, SEEDS
 from warehouse.db import check_integrity, open_warehouse
@@ -47,35 +49,20 @@ class LocalSite:
         self.requests: list[str] = []
         self._held: dict[str, threading.Event] = {}
         self.arrived: dict[str, threading.Event] = {}
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.requests.append(self.path)
-                if self.path in site._held:
-                    site.arrived[self.path].set()
-                    site._held[self.path].wait(HOLD_TIMEOUT)
-                status, body, headers = site.respond(self.path, self.headers.get("If-None-Match"))
-                try:
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass  # the client was killed while we held its request
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)  # a held request holds up no other
+        self.server.expect_request(re.compile("^/")).respond_with_handler(self._answer)
+        self.server.start()
+        self.base = self.server.url_for("").rstrip("/")
         self.pages = {f"/news/{i}": path for i, path in enumerate(PAGES)}
         self.pages[f"/news/{len(PAGES)}-copy"] = PAGES[0]  # the same story at a second URL
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+
+    def _answer(self, request: Request) -> Response:
+        self.requests.append(request.path)
+        if request.path in self._held:
+            self.arrived[request.path].set()
+            self._held[request.path].wait(HOLD_TIMEOUT)
+        status, body, headers = self.respond(request.path, request.headers.get("If-None-Match"))
+        return Response(body, status=status, headers=headers)
 
     def feed(self, paths: list[str]) -> bytes:
         day = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -112,8 +99,8 @@ class LocalSite:
 
     def close(self) -> None:
         self.release_all()
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.clear()
+        self.server.stop()
 
 
 def make_workdir(root: Path, site: LocalSite) -> Path:

@@ -9,6 +9,12 @@ their own in the wild, so per-host politeness does not line them up behind one a
 A drip sends its status line and headers (or only the start of them), then a byte every
 ``drip_every`` seconds, for longer than any timeout: each byte comes well within the read
 timeout, so only the total timeout cuts it off. The server records when each request came.
+
+Hand-written on purpose (the other test servers are pytest-httpserver): these cases write raw bytes
+to the socket, and pytest-httpserver cannot. Its server (werkzeug) sends the status line and all the
+headers itself, in one go, so it cannot drip headers a byte at a time ("drips-headers"), stop in the
+middle of them, or close without answering ("closes-without-answer"); and it listens on one
+address, where these feeds need one host each.
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import warehouse_held_by_another_process
+from tests.conftest import seeds_only_checkout, warehouse_held_by_another_process, zone_with_another_date
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 
@@ -28,14 +28,9 @@ def silkwatch(*args: str, cwd: Path, env: dict | None = None, timeout: float = 1
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory) -> Path:
     """One real `silkwatch run` in a fresh folder, as `make run` does it (run twice)."""
-    from tests.conftest import SEEDS
-
-    work = tmp_path_factory.mktemp("cli")
-    (work / "seeds").mkdir()
-    for seed in SEEDS.glob("*.txt"):
-        (work / "seeds" / seed.name).write_bytes(seed.read_bytes())
-    (work / "silkwatch.toml").write_text('[warehouse]\npath = "data/silkwatch.duckdb"\n', "utf-8")
-    first = silkwatch("run", cwd=work)
+    work = seeds_only_checkout(tmp_path_factory.mktemp("cli"))
+    # run where the local date is not UTC's (Almaty between midnight and 05:00 UTC, at any hour)
+    first = silkwatch("run", cwd=work, env={"TZ": zone_with_another_date()})
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""  # no Prefect chatter, no interpreter-exit noise
     assert "new articles" in first.stdout and "│ 5" in first.stdout
@@ -45,9 +40,28 @@ def ran(tmp_path_factory) -> Path:
     return work
 
 
-def test_run_leaves_warehouse_and_digest(ran):
+def test_run_leaves_warehouse_and_digest(ran, local_date_not_utc):
     assert (ran / "data" / "silkwatch.duckdb").is_file()
-    assert (ran / "reports" / f"digest-{datetime.now():%Y-%m-%d}.md").is_file()
+    assert [p.name for p in (ran / "reports").glob("digest-*.md")] == [f"digest-{datetime.now(UTC):%Y-%m-%d}.md"]
+
+
+def test_check_finds_what_a_consistent_warehouse_never_has(ran, tmp_path):
+    import shutil
+
+    import duckdb
+
+    ok = silkwatch("check", cwd=ran)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("ok: ")
+    broken = tmp_path / "broken"
+    shutil.copytree(ran, broken)
+    con = duckdb.connect(str(broken / "data" / "silkwatch.duckdb"))
+    con.execute("DELETE FROM articles WHERE article_id = (SELECT min(article_id) FROM articles)")
+    con.close()
+    found = silkwatch("check", cwd=broken)
+    assert found.returncode == 1
+    assert "topics without an article" in found.stderr
+    assert "articles missing" not in found.stderr  # the other checks still say nothing wrong
 
 
 def test_query_formats(ran):

@@ -40,6 +40,19 @@ def counts(db: Path) -> tuple[int, int]:
         return con.execute("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM article_sources)").fetchone()
 
 
+def reaches_lock(pid: int, lock: Path, within: float) -> bool:
+    """Whether process ``pid`` opens ``lock`` within ``within`` seconds (Linux: /proc/<pid>/fd)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if any(Path(fd).resolve() == lock.resolve() for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            return False  # it has exited
+        time.sleep(0.05)
+    return False
+
+
 def test_second_run_waits_when_configured(prefect_harness, site, tmp_path):
     """[warehouse] lock_wait_seconds: the second run waits for the first, then does its own run."""
     work = make_workdir(tmp_path, site)
@@ -50,8 +63,10 @@ def test_second_run_waits_when_configured(prefect_harness, site, tmp_path):
     try:
         assert site.arrived[HELD].wait(60)
         second = start("run", cwd=work)
-        time.sleep(4.0)  # time enough to start up and reach the lock
-        assert second.poll() is None  # waiting for the lock
+        # waiting for the lock, not merely slow to start: it has the lock file open (polling flock)
+        assert reaches_lock(second.pid, work / "data" / "silkwatch.duckdb.lock", within=60), "never waited"
+        time.sleep(1.0)
+        assert second.poll() is None  # still waiting, a second later
         con = duckdb.connect(str(work / DB), read_only=True)
         try:  # only the first run has started: the second has not touched the warehouse
             assert con.execute("SELECT status FROM runs").fetchall() == [("running",)]

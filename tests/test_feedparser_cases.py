@@ -14,12 +14,12 @@ import codecs
 import importlib.util
 import mimetypes
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import feedparser
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from flows.feeds import check_feed
 from flows.fetch import FetchPolicy, HostLimiter
@@ -46,36 +46,29 @@ DIFFERENT_ON_PURPOSE = {
 }
 
 
-class CaseHandler(BaseHTTPRequestHandler):
-    """Serves a case with the headers its ``Header:`` lines give, as feedparser's test server does;
+def serve_case(request: Request) -> Response:
+    """A case with the headers its ``Header:`` lines give, as feedparser's test server serves it;
     the other cases (feedparser parses them from a file) come with no Content-Type at all."""
-
-    def do_GET(self):
-        path = CASES_DIR / self.path.lstrip("/")
-        data = path.read_bytes()
-        headers = {k.decode().strip(): v.decode().strip() for k, v in _HEADER.findall(data)}
-        if "http" in path.name:
-            headers.setdefault("Content-type", mimetypes.guess_type(path.name)[0] or "application/xml")
-        self.send_response(int(headers.pop("Status", 200)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+    path = CASES_DIR / request.path.lstrip("/")
+    data = path.read_bytes()
+    headers = {k.decode().strip(): v.decode().strip() for k, v in _HEADER.findall(data)}
+    if "http" in path.name:
+        headers.setdefault("Content-type", mimetypes.guess_type(path.name)[0] or "application/xml")
+    response = Response(data, status=int(headers.pop("Status", 200)))
+    del response.headers["Content-Type"]  # werkzeug's default text/plain: only what the case says
+    for key, value in headers.items():
+        response.headers[key] = value
+    return response
 
 
 @pytest.fixture(scope="module")
 def case_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CaseHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.expect_request(re.compile("^/")).respond_with_handler(serve_case)
+    server.start()
+    yield server.url_for("").rstrip("/")
+    server.clear()
+    server.stop()
 
 
 POLICY = FetchPolicy(allow_private_networks=True, retries=0, per_host_delay=0.0, read_timeout=5.0, total_timeout=10.0)

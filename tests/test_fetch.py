@@ -11,7 +11,15 @@ import pytest
 from werkzeug import Response
 
 from flows import stopping
-from flows.fetch import USER_AGENT, FetchPolicy, HostLimiter, fetch, fetch_many, make_client, retry_after_seconds
+from flows.fetch import (
+    USER_AGENT,
+    FetchPolicy,
+    HostLimiter,
+    fetch,
+    fetch_as_completed,
+    make_client,
+    retry_after_seconds,
+)
 from tests.test_hostile_input import slow_body
 
 LOCAL = {"allow_private_networks": True}  # the test server is on 127.0.0.1
@@ -149,6 +157,11 @@ def test_connection_refused_is_recorded(get):
     assert "network error" in result.error
 
 
+def in_order(results) -> list:
+    """fetch_as_completed's results in the order of its urls."""
+    return [result for _, result in sorted(results, key=lambda pair: pair[0])]
+
+
 def test_per_host_politeness(httpserver):
     seen: list[float] = []
 
@@ -158,7 +171,7 @@ def test_per_host_politeness(httpserver):
 
     httpserver.expect_request("/p").respond_with_handler(record)
     policy = FetchPolicy(per_host_concurrency=1, per_host_delay=0.3, max_concurrency=4, **LOCAL)
-    results = fetch_many([(httpserver.url_for("/p"), {})] * 3, "page", policy)
+    results = in_order(fetch_as_completed([(httpserver.url_for("/p"), {})] * 3, "page", policy))
     assert [r.status for r in results] == ["ok"] * 3
     gaps = [b - a for a, b in itertools.pairwise(seen)]
     assert all(gap >= 0.25 for gap in gaps), gaps  # a lower bound only: never a speed assertion
@@ -242,5 +255,7 @@ def test_a_stop_ends_politeness_and_backoff_waits(httpserver, stop_soon):
     httpserver.expect_request("/p").respond_with_data("ok")
     polite = FetchPolicy(per_host_concurrency=1, per_host_delay=30.0, **LOCAL)  # the second request would wait 30 s
     stop_soon(1.0)
-    results = _stopped_within(lambda: fetch_many([(httpserver.url_for("/p"), {})] * 2, "page", polite), 3.0)
+    results = _stopped_within(
+        lambda: in_order(fetch_as_completed([(httpserver.url_for("/p"), {})] * 2, "page", polite)), 3.0
+    )
     assert [r.status for r in results] == ["ok", "stopped"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,11 +41,12 @@ def snapshot(db: Path) -> dict:
         }
 
 
-def test_whole_run_twice_changes_nothing(prefect_harness, workdir):
+def test_whole_run_twice_changes_nothing(prefect_harness, workdir, local_date_not_utc):
     config = load_config(workdir / "silkwatch.toml")
     first = run_flow(config)
     assert (first.articles_new, first.seeds_read, first.failures) == (5, 5, [])
-    assert first.digest.path == workdir / "reports" / f"digest-{datetime.now():%Y-%m-%d}.md"
+    # digests are named by the UTC date, whatever the local zone (here one whose date is not UTC's)
+    assert first.digest.path == workdir / "reports" / f"digest-{datetime.now(UTC):%Y-%m-%d}.md"
     before = snapshot(config.warehouse_path)
 
     second = run_flow(config)

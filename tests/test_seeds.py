@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from parsers.seeds import SeedError, decode_seed, parse_seed, parse_stated_date
+from parsers.seeds import SeedError, decode_seed, parse_seed, stated_date
 from tests.conftest import SEEDS
 
 EXPECTED = {
@@ -93,8 +93,8 @@ def test_utf8_bom_and_utf16_are_decoded():
         (None, None),
     ],
 )
-def test_parse_stated_date(value, expected):
-    assert parse_stated_date(value) == expected
+def test_stated_date_value(value, expected):
+    assert stated_date(value).value == expected
 
 
 def test_implausible_stated_date_is_a_note_not_a_value():

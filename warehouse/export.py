@@ -41,7 +41,7 @@ Tables about articles are partitioned by month, hive style (`month=YYYY-MM`): `a
 month it was first seen, and `article_sources`, `article_topics`, `article_entities` (and any
 other table keyed by `article_id`) by the month of their article, so one month is complete on its
 own. `fetch_log` is partitioned by the month of `fetched_at`. The other tables are one file each.
-Timestamps are UTC. Column meanings: silkwatch's README, section "Schema".
+Timestamps are UTC. Column meanings: silkwatch's docs/schema.md.
 
 DuckDB:
 

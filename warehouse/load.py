@@ -7,11 +7,12 @@ content hash of any of its copies; a topic row by (article_id, topic); a feed by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute
 
 from warehouse.tx import keys_table, registered, transaction
 
@@ -275,11 +276,47 @@ def _merge_into_existing(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def save_fetch_log(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
-    """Append fetch attempts (seed reads, feed and page fetches) to ``fetch_log``."""
+def fetch_log_row(
+    url: str, kind: str, status: str, *, fetched_at: datetime, run_id: str | None = None,
+    http_status: int | None = None, nbytes: int | None = None, ms: float | None = None, error: str | None = None,
+) -> dict:  # fmt: skip
+    """One ``fetch_log`` row: a seed read, a feed or a page fetch. Every row is built here."""
+    return {"fetched_at": fetched_at, "run_id": run_id, "url": url, "kind": kind, "status": status,
+            "http_status": http_status, "bytes": nbytes, "ms": ms, "error": error}  # fmt: skip
+
+
+def save_fetch_log(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], run_id: str | None = None) -> None:
+    """Append fetch attempts (``fetch_log_row``) to ``fetch_log``; ``run_id`` for rows that name none
+    (a seed is read before its batch knows the run)."""
     if rows:
-        with registered(con, _new_log=rows_table(rows, FETCH_LOG_SCHEMA)):
+        table = rows_table(rows, FETCH_LOG_SCHEMA)
+        if run_id is not None:
+            filled = pa.compute.fill_null(table["run_id"], run_id)
+            table = table.set_column(table.schema.get_field_index("run_id"), "run_id", filled)
+        with registered(con, _new_log=table):
             _insert(con, "fetch_log", "_new_log")
+
+
+def topic_rows(labels: Sequence, **columns) -> list[dict]:
+    """``article_topics`` rows of classified labels (``parsers.model.TopicLabel``); ``columns`` adds
+    what the caller knows already (``article_id``, ``classified_at``). Every topic row is built here."""
+    return [
+        {"topic": label.topic, "score": label.score, "evidence": label.evidence,
+         "matches": [asdict(m) for m in label.matches], "rules_version": label.rules_version, **columns}
+        for label in labels
+    ]  # fmt: skip
+
+
+def replace_labels(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], topics: Sequence[dict],
+                   entities: Sequence[dict]) -> None:  # fmt: skip
+    """Replace the topics and entities of ``article_ids`` with these rows, in one transaction."""
+    tables = {"_ids": keys_table(list(article_ids), "article_id"), "_topics": rows_table(topics, TOPICS_SCHEMA),
+              "_entities": rows_table(entities, ENTITIES_SCHEMA)}  # fmt: skip
+    with registered(con, **tables), transaction(con):
+        con.execute("DELETE FROM article_topics WHERE article_id IN (SELECT article_id FROM _ids)")
+        con.execute("INSERT INTO article_topics BY NAME SELECT * FROM _topics")
+        con.execute("DELETE FROM article_entities WHERE article_id IN (SELECT article_id FROM _ids)")
+        con.execute("INSERT INTO article_entities BY NAME SELECT * FROM _entities")
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime) -> None:

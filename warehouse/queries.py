@@ -108,9 +108,14 @@ def digests_to_send(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return _records(con.execute("SELECT * FROM digests WHERE status = 'send_failed' ORDER BY created_at"))
 
 
-def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    tables = ("articles", "article_sources", "article_topics", "feeds", "fetch_log", "runs", "digests")
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+def topic_labels(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """Every (article_id, topic) stored."""
+    return set(con.execute("SELECT article_id, topic FROM article_topics").fetchall())
+
+
+def article_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every article's id, in order."""
+    return [r[0] for r in con.execute("SELECT article_id FROM articles ORDER BY article_id").fetchall()]
 
 
 def lsh_candidates(con: duckdb.DuckDBPyConnection, probes: list[tuple[int, int]]) -> dict[int, set[str]]:

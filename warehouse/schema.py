@@ -2,7 +2,7 @@
 
 Each migration is a named function applied once, in its own transaction. ``ensure_db_shape``
 is idempotent: it applies whatever a database has not seen yet and nothing else. Never edit a
-released migration; add the next one. README's "Schema" section documents the tables.
+released migration; add the next one. docs/schema.md documents the tables.
 
 Referential integrity (every source and topic row points at an article) is kept by the loads, in
 one transaction each, and checked by ``warehouse.db.check_integrity``: DuckDB's foreign keys would
