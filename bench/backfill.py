@@ -16,6 +16,7 @@ Prefect's start-up and the sitemaps), ``backfill_rerun_s``.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import subprocess
@@ -24,8 +25,6 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from parsers.sitemaps import gzip_bytes
 
 
 def add_sitemaps(site, base: str) -> str:
@@ -45,7 +44,7 @@ def add_sitemaps(site, base: str) -> str:
         '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         f"<sitemap><loc>{base}/sitemap-news.xml.gz</loc></sitemap></sitemapindex>"
     )
-    site.feeds["/sitemap-news.xml.gz"] = (gzip_bytes(news.encode()), "application/gzip")
+    site.feeds["/sitemap-news.xml.gz"] = (gzip.compress(news.encode()), "application/gzip")
     site.feeds["/sitemap.xml"] = (index.encode(), "application/xml")
     site.feeds["/robots.txt"] = (f"User-agent: *\nAllow: /\n\nSitemap: {base}/sitemap.xml\n".encode(), "text/plain")
     return f"{base}/sitemap.xml"

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flows.fetch import FetchPolicy, HostLimiter, fetch, make_client
 from parsers.robots import RobotsRules, robots_rules
 from warehouse.clock import utc_now
+from warehouse.load import fetch_log_row
 
 
 class RobotsCache:
@@ -54,7 +55,4 @@ class RobotsCache:
 
 def skipped_row(url: str, kind: str, reason: str, run_id: str | None) -> dict:
     """The fetch-log row of a URL not fetched, and why."""
-    return {
-        "fetched_at": utc_now(), "run_id": run_id, "url": url, "kind": kind, "status": "skipped",
-        "http_status": None, "bytes": 0, "ms": 0.0, "error": reason,
-    }  # fmt: skip
+    return fetch_log_row(url, kind, "skipped", fetched_at=utc_now(), run_id=run_id, nbytes=0, ms=0.0, error=reason)

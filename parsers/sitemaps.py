@@ -9,7 +9,6 @@ file); Google News sitemaps: https://developers.google.com/search/docs/crawling-
 
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
 from dataclasses import dataclass, field
@@ -167,8 +166,3 @@ def w3c_datetime(value: str | None) -> datetime | None:
     if when.tzinfo is not None:
         when = when.astimezone(UTC).replace(tzinfo=None)
     return when
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    """``data`` gzipped (for writing ``.xml.gz`` sitemaps in tests and the benchmark)."""
-    return gzip.compress(data, mtime=0)
