@@ -2,7 +2,7 @@
 
     python -m bench.load [N_ROWS]          (default 5000)
 
-Rows are what ingest saves: ``flows.ingest.copy_to_row`` of article copies made of 8-16 real
+Rows are what ingest saves: ``parsers.rows.copy_to_row`` of article copies made of 8-16 real
 sentences (corpora bodies and seeds), classified, one in ten a near-copy of an earlier one, one in
 twenty an exact repeat under another URL. They are prepared before the clock starts (that work
 runs in the extraction pool). Each measurement loads all N rows into a fresh warehouse file, and
@@ -33,10 +33,10 @@ from pathlib import Path
 
 def make_rows(n: int) -> list[dict]:
     from bench.dedupe import sentence_pool
-    from flows.ingest import copy_to_row
     from parsers.classify import classify_topics
     from parsers.dedupe import content_hash
     from parsers.model import ArticleCopy
+    from parsers.rows import copy_to_row
 
     pool, rng = sentence_pool(), random.Random(n)
     texts: list[str] = []

@@ -11,14 +11,15 @@ import pytest
 
 from evaluation.stories import TARGET_PRECISION, TARGET_RECALL, evaluate, features, labelled_items
 from flows.digest import build_context, render_html, render_markdown, write_digest
-from flows.ingest import copy_to_row, save_rows
-from flows.stories import cluster_pending
+from flows.ingest import save_rows
 from parsers.classify import classify_topics, default_ruleset
 from parsers.dedupe import content_hash
 from parsers.entities import tag_entities
 from parsers.model import ArticleCopy
+from parsers.rows import copy_to_row
 from parsers.stories import StoryIndex, article_features, cluster, default_rules
 from tests.test_cli import silkwatch
+from warehouse.clustering import cluster_pending
 from warehouse.db import check_integrity, open_warehouse
 
 
