@@ -114,7 +114,8 @@ def save_rows(
     ones whose page failed transiently (entry key -> failures so far), which wait for their backoff.
 
     Copies, signatures, topics, entities, search index, pending entries and fetch log commit as one
-    transaction: a run killed at any point leaves all of the batch or none of it."""
+    transaction: a run killed at any point leaves all of the batch or none of it. Stories are the
+    next step (``cluster_stories``), not part of the load."""
     with open_warehouse(db_path) as con, transaction(con):
         assign_near_duplicates(con, rows)
         result = save_copies(con, rows, seen_at)
@@ -122,12 +123,19 @@ def save_rows(
         index_pending(
             con, counted={(row["title"], row["content_hash"]): row["terms"] for row in rows if "terms" in row}
         )
-        # articles without a story join one (a late article its existing story)
-        cluster_pending(
-            con, made={(row["title"], row["text"]): row["story_text"] for row in rows if "story_text" in row}
-        )
         settle_pending_entries(con, settled, failed_again or {}, seen_at)
         save_fetch_log(con, [{**row, "run_id": run_id} for row in log])
         fault_point("save-before-commit")
     fault_point("batch-saved")
     return result
+
+
+def cluster_stories(db_path: Path, rows: Sequence[dict] = ()) -> int:
+    """The step after each load: every article without a story joins one, a late article its
+    existing story (``warehouse.clustering.cluster_pending``), in transactions of its own. A run
+    killed between a load and this step leaves articles without a story: the next step clusters
+    them. ``rows``: the batch just loaded, whose text features the workers made (``story_text``).
+    Returns how many articles were clustered."""
+    made = {(row["title"], row["text"]): row["story_text"] for row in rows if "story_text" in row}
+    with open_warehouse(db_path) as con:
+        return cluster_pending(con, made=made)
