@@ -19,8 +19,8 @@ from warehouse.clustering import cluster_pending
 from warehouse.db import open_warehouse
 from warehouse.faults import fault_point
 from warehouse.feeds import settle_pending_entries
-from warehouse.load import SaveResult, save_copies, save_fetch_log
-from warehouse.neardup import assign_near_duplicates
+from warehouse.load import SaveResult, batch_table, save_batch, save_fetch_log
+from warehouse.neardup import near_duplicates
 from warehouse.search import index_pending
 from warehouse.tx import transaction
 
@@ -117,8 +117,11 @@ def save_rows(
     transaction: a run killed at any point leaves all of the batch or none of it. Stories are the
     next step (``cluster_stories``), not part of the load."""
     with open_warehouse(db_path) as con, transaction(con):
-        assign_near_duplicates(con, rows)
-        result = save_copies(con, rows, seen_at)
+        batch = batch_table(rows)
+        batch = batch.set_column(
+            batch.schema.get_field_index("near_article_id"), "near_article_id", near_duplicates(con, batch)
+        )
+        result = save_batch(con, batch, seen_at)
         # new articles and merged texts; heals any entry a killed run left stale
         index_pending(
             con, counted={(row["title"], row["content_hash"]): row["terms"] for row in rows if "terms" in row}

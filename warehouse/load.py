@@ -223,11 +223,16 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
     Each row holds a copy's columns plus ``candidate_article_id`` (its id if it starts a new article),
     ``removed_lines``, ``topics`` (shaped like article_topics rows), ``entities``, optionally
     ``minhash``, ``shingles`` and ``band_keys``, and ``near_article_id`` when the caller found it to
-    be a near duplicate of an article (``warehouse.neardup.assign_near_duplicates``).
+    be a near duplicate of an article (``warehouse.neardup.near_duplicates``).
     """
-    if not rows:
+    return save_batch(con, batch_table(rows), seen_at)
+
+
+def save_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, seen_at: datetime) -> SaveResult:
+    """``save_copies`` of a batch already made a table (``batch_table``)."""
+    if not batch.num_rows:
         return SaveResult()
-    with registered(con, _batch=batch_table(rows)), transaction(con):
+    with registered(con, _batch=batch), transaction(con):
         con.execute(PLACE_SQL)
         con.execute(WINNERS_SQL)
         for sql in SAVE_SQL:
