@@ -2,7 +2,7 @@
 
     python -m bench.load [N_ROWS]          (default 5000)
 
-Rows are what ingest saves: ``flows.ingest.copy_to_row`` of article copies made of 8-16 real
+Rows are what ingest saves: ``parsers.rows.copy_to_row`` of article copies made of 8-16 real
 sentences (corpora bodies and seeds), classified, one in ten a near-copy of an earlier one, one in
 twenty an exact repeat under another URL. They are prepared before the clock starts (that work
 runs in the extraction pool). Each measurement loads all N rows into a fresh warehouse file, and
@@ -11,8 +11,9 @@ close checkpoints the file).
 
 - ``load_rows_per_s`` (the headline): ``flows.ingest.save_rows`` in batches of
   ``flows.pipeline.BATCH_SIZE`` (500, the seed batches), file opened and closed per batch: the
-  near-duplicate lookups (LSH bands), ``save_copies``, the search-index update, story clustering
-  and the fetch log, one transaction a batch. ``load_pages_rows_per_s``: the same in batches of
+  near-duplicate lookups (LSH bands), ``save_copies``, the search-index update and the fetch log,
+  one transaction a batch (story clustering is the step after the load: ``bench.stories``).
+  ``load_pages_rows_per_s``: the same in batches of
   ``PAGE_BATCH_SIZE`` (200, the page batches of a feed ingest).
 - ``save_copies_rows_per_s``: ``warehouse.load.save_copies`` alone (URL and content-hash lookups,
   articles, copies, topics, entities, signatures, bands), batches of 500, file opened per batch.
@@ -33,10 +34,10 @@ from pathlib import Path
 
 def make_rows(n: int) -> list[dict]:
     from bench.dedupe import sentence_pool
-    from flows.ingest import copy_to_row
     from parsers.classify import classify_topics
     from parsers.dedupe import content_hash
     from parsers.model import ArticleCopy
+    from parsers.rows import copy_to_row
 
     pool, rng = sentence_pool(), random.Random(n)
     texts: list[str] = []
@@ -120,7 +121,7 @@ def main() -> int:
           f"{BATCH_SIZE} and page batches of {PAGE_BATCH_SIZE}")  # fmt: skip
     print(f"{'save path':<56}" + "".join(f"{size:>16,}" for size in sizes))
     for name, timings in (
-        ("save_rows: near-dup, save_copies, index, stories, log", full_s),
+        ("save_rows: near-dup, save_copies, index, log", full_s),
         ("save_copies alone", copies_s),
     ):
         cells = "".join(f"{f'{n / timings[size]:,.0f} ({timings[size]:.2f})':>16}" for size in sizes)

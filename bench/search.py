@@ -21,10 +21,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from bench.dedupe import sentence_pool
-from flows.search import index_pending, run_search
 from parsers.dedupe import content_hash
 from warehouse.db import open_warehouse
-from warehouse.search import compact_search_index
+from warehouse.search import compact_search_index, index_pending, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 

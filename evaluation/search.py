@@ -15,15 +15,16 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 
-from flows.ingest import copy_to_row, save_rows
-from flows.search import run_search
+from flows.ingest import save_rows
 from parsers.classify import classify_topics
 from parsers.dedupe import content_hash
 from parsers.feeds import parse_feed
 from parsers.model import ArticleCopy
+from parsers.rows import copy_to_row
 from parsers.seeds import parse_seed
 from parsers.text import detect_language
 from warehouse.db import open_warehouse
+from warehouse.search import run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -26,7 +26,7 @@ from flows.config import Config
 from flows.feeds import PageBatch
 from flows.fetch import FetchResult, HostLimiter, fetch, make_client, policy_from_config
 from flows.pages import PagePool
-from flows.pipeline import PAGE_BATCH_SIZE, fetch_pages_task, save_batch_task
+from flows.pipeline import PAGE_BATCH_SIZE, cluster_after_load, fetch_pages_task, save_batch_task
 from flows.robots import RobotsCache, skipped_row
 from flows.steps import flow, quote, task
 from parsers.feeds import FeedEntry
@@ -285,6 +285,7 @@ def _save(config: Config, batch: PageBatch, summary: BackfillSummary, run_id: st
     summary.articles_new += saved.articles_new
     summary.duplicates += saved.duplicates
     summary.already_seen += saved.already_seen
+    cluster_after_load(config, batch.rows)
 
 
 def _read_warc(path: Path, with_bodies: bool, failures: list[str]) -> Iterator[ArchivedPage]:

@@ -391,8 +391,8 @@ def _parse_day(value: str | None, name: str) -> datetime | None:
 
 
 def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -> None:
-    from flows.search import run_search
     from warehouse.db import open_warehouse
+    from warehouse.search import run_search
 
     mark = ("[bold yellow]", "[/]") if fmt is OutputFormat.table else ("**", "**")
     with open_warehouse(cfg.warehouse_path, read_only=True) as con:
@@ -451,7 +451,7 @@ def _check_topic(cfg: Config, topic: str | None) -> None:
 def _reindex(cfg: Config) -> None:
     import time
 
-    from flows.search import index_pending
+    from warehouse.search import index_pending
 
     started = time.perf_counter()
     with _rewriting(cfg, "reindex", "rebuilding the search index…") as con:
@@ -468,7 +468,7 @@ def reindex(config: ConfigOption = None) -> None:
 
 def _reclassify(cfg: Config) -> None:
     from flows.reclassify import reclassify
-    from flows.stories import cluster_pending
+    from warehouse.clustering import cluster_pending
 
     rules = cfg.topic_rules()
     with _rewriting(cfg, "reclassify", "re-labelling the stored articles…") as con:
@@ -491,7 +491,7 @@ def reclassify(config: ConfigOption = None) -> None:
 def _recluster(cfg: Config) -> None:
     import time
 
-    from flows.stories import cluster_pending
+    from warehouse.clustering import cluster_pending
 
     started = time.perf_counter()
     with _rewriting(cfg, "recluster", "re-clustering the stored articles…") as con:

@@ -7,28 +7,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from flows.dedupe import assign_near_duplicates
-from flows.search import index_pending
-from flows.stories import cluster_pending
 from parsers.classify import Ruleset, classify_topics
-from parsers.dedupe import article_id_for
-from parsers.entities import tag_entities
-from parsers.measure import word_count
-from parsers.model import ArticleCopy
-from parsers.neardup import signature
+from parsers.rows import copy_to_row
 from parsers.seeds import SeedError, decode_seed, parse_seed
-from parsers.stories import text_features
-from parsers.text import summarise
-from parsers.tokenize import term_counts
 from warehouse.clock import utc_now
+from warehouse.clustering import cluster_pending
 from warehouse.db import open_warehouse
 from warehouse.faults import fault_point
 from warehouse.feeds import settle_pending_entries
-from warehouse.load import SaveResult, fetch_log_row, save_copies, save_fetch_log, topic_rows
+from warehouse.load import SaveResult, batch_table, fetch_log_row, save_batch, save_fetch_log
+from warehouse.neardup import near_duplicates
+from warehouse.search import index_pending
 from warehouse.tx import transaction
 
 MAX_SEED_BYTES = 5 * 1024 * 1024  # a seed is one article; anything larger is not
@@ -82,48 +75,6 @@ def read_seeds(seed_dir: Path) -> Batch:
     return batch
 
 
-def copy_to_row(copy: ArticleCopy) -> dict:
-    """The warehouse row for one article copy (see ``warehouse.load.save_copies``)."""
-    mentions = tag_entities(copy.title, copy.text)
-    return {
-        "url": copy.url,
-        "feed_url": copy.feed_url,
-        "title": copy.title,
-        "text": copy.text,
-        "summary": summarise(copy.text),
-        "source_name": copy.source_name,
-        "published_at": copy.published_at,
-        "published_from": copy.published_from,
-        "language": copy.language,
-        "content_hash": copy.content_hash,
-        "word_count": word_count(copy.text),
-        "candidate_article_id": article_id_for(copy.content_hash),
-        **_signature_columns(copy.text),
-        "text_from": copy.text_from,
-        "encoding": copy.encoding,
-        "encoding_from": copy.encoding_from,
-        "author": copy.author,
-        "date_note": copy.date_note,
-        "feed_published_at": copy.feed_published_at,
-        "feed_date_found": copy.feed_date_found,
-        "page_published_at": copy.page_published_at,
-        "page_date_found": copy.page_date_found,
-        "removed_lines": [asdict(r) for r in copy.removed],
-        "entities": [asdict(m) for m in mentions],
-        # the search index's, should this copy's text be kept
-        "terms": term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions]),
-        "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
-        "topics": topic_rows(copy.topics),
-    }
-
-
-def _signature_columns(text: str) -> dict:
-    sig = signature(text)
-    if sig is None:
-        return {"minhash": None, "shingles": None, "band_keys": []}
-    return {"minhash": sig.values.tolist(), "shingles": sig.shingles, "band_keys": sig.band_keys()}
-
-
 def prepare_seeds(seeds: list[SeedText], ruleset: Ruleset | None = None) -> Batch:
     """Parse, clean and classify seed texts into warehouse rows; a bad seed is a failure, not an abort."""
     batch = Batch()
@@ -149,20 +100,31 @@ def save_rows(
     ones whose page failed transiently (entry key -> failures so far), which wait for their backoff.
 
     Copies, signatures, topics, entities, search index, pending entries and fetch log commit as one
-    transaction: a run killed at any point leaves all of the batch or none of it."""
+    transaction: a run killed at any point leaves all of the batch or none of it. Stories are the
+    next step (``cluster_stories``), not part of the load."""
     with open_warehouse(db_path) as con, transaction(con):
-        assign_near_duplicates(con, rows)
-        result = save_copies(con, rows, seen_at)
+        batch = batch_table(rows)
+        batch = batch.set_column(
+            batch.schema.get_field_index("near_article_id"), "near_article_id", near_duplicates(con, batch)
+        )
+        result = save_batch(con, batch, seen_at)
         # new articles and merged texts; heals any entry a killed run left stale
         index_pending(
             con, counted={(row["title"], row["content_hash"]): row["terms"] for row in rows if "terms" in row}
-        )
-        # articles without a story join one (a late article its existing story)
-        cluster_pending(
-            con, made={(row["title"], row["text"]): row["story_text"] for row in rows if "story_text" in row}
         )
         settle_pending_entries(con, settled, failed_again or {}, seen_at)
         save_fetch_log(con, log, run_id)
         fault_point("save-before-commit")
     fault_point("batch-saved")
     return result
+
+
+def cluster_stories(db_path: Path, rows: Sequence[dict] = ()) -> int:
+    """The step after each load: every article without a story joins one, a late article its
+    existing story (``warehouse.clustering.cluster_pending``), in transactions of its own. A run
+    killed between a load and this step leaves articles without a story: the next step clusters
+    them. ``rows``: the batch just loaded, whose text features the workers made (``story_text``).
+    Returns how many articles were clustered."""
+    made = {(row["title"], row["text"]): row["story_text"] for row in rows if "story_text" in row}
+    with open_warehouse(db_path) as con:
+        return cluster_pending(con, made=made)

@@ -2,7 +2,7 @@
 
 Fetching is network-bound and stays in threads (``flows.fetch``, with its politeness and caps).
 Everything pure per page — extraction, cleaning, classification, entity tagging, the MinHash
-signature, the warehouse row (``flows.feeds.page_outcome``) — is CPU-bound, and runs in worker
+signature, the warehouse row (``parsers.pages.page_outcome``) — is CPU-bound, and runs in worker
 processes, in chunks of a few pages to amortise pickling, handed over as the pages arrive. The
 pool uses ``spawn`` (forking a process that runs Prefect's threads can deadlock) and is started
 once per run, when there are pages to extract.
@@ -29,9 +29,10 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from flows import stopping
-from flows.feeds import PageBatch, PageOutcome, page_outcome
+from flows.feeds import PageBatch
 from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, fetch_as_completed
 from parsers.feeds import FeedEntry
+from parsers.pages import PageOutcome, page_outcome
 from warehouse.faults import fault_point
 
 CHUNK = 8  # pages per hand-over to a worker: large enough to amortise pickling, small enough to keep both busy
@@ -234,7 +235,7 @@ def fetch_pages(
     pool: PagePool | None = None,
     topics_file: str | None = None,
 ) -> PageBatch:
-    """Fetch each entry's page once and turn it into a warehouse row (``flows.feeds.page_outcome``),
+    """Fetch each entry's page once and turn it into a warehouse row (``parsers.pages.page_outcome``),
     extracting in ``pool`` while later pages are still being fetched. Rows and log rows come out in
     the order of ``items``, whatever order the pages arrived in."""
 

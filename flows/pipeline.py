@@ -26,7 +26,7 @@ from flows.alerts import AlertSummary, check_and_alert
 from flows.config import Config, EmailConfig
 from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list, poll_plans
 from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
-from flows.ingest import Batch, SeedText, prepare_seeds, read_seeds, save_rows
+from flows.ingest import Batch, SeedText, cluster_stories, prepare_seeds, read_seeds, save_rows
 from flows.pages import PagePool, fetch_pages
 from flows.steps import cancelled, flow, in_prefect_run, quote, task
 from parsers.classify import topic_ruleset
@@ -81,6 +81,11 @@ def save_batch_task(
     db_path: Path, rows: list[dict], log: list[dict], run_id: str, seen_at, settled=(), failed_again=None
 ) -> SaveResult:
     return save_rows(db_path, rows, log, run_id, seen_at, settled, failed_again)
+
+
+@task(name="cluster-stories")
+def cluster_task(db_path: Path, rows: list[dict]) -> int:
+    return cluster_stories(db_path, rows)
 
 
 @task(name="record-feed-checks")
@@ -199,6 +204,7 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
     pending_log = loaded.log
     if not loaded.items:
         save_batch_task(config.warehouse_path, [], quote(pending_log), summary.run_id, seen_at)
+        cluster_after_load(config, [])  # heals what a killed run left unclustered, as every load does
     for start in range(0, len(loaded.items), BATCH_SIZE):
         if stopping.stop_requested():
             return
@@ -210,6 +216,7 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
         )
         pending_log = []
         _add_saved(summary, saved, len(prepared.items))
+        cluster_after_load(config, prepared.items)
         summary.seeds_read += len(prepared.items)  # seed files read and parsed into an article copy
 
 
@@ -349,6 +356,14 @@ def _save_pages(config: Config, summary: IngestSummary, batch: PageBatch, now) -
         quote(batch.settled), quote(batch.retry_later),
     )  # fmt: skip
     _add_saved(summary, saved, len(batch.rows))
+    cluster_after_load(config, batch.rows)
+
+
+def cluster_after_load(config: Config, rows: list[dict]) -> None:
+    """Stories, the step after each load; skipped once a stop is asked (the next run's first load
+    clusters what this one left)."""
+    if not stopping.stop_requested():
+        cluster_task(config.warehouse_path, quote(rows))
 
 
 @flow(name="silkwatch-run", validate_parameters=False)

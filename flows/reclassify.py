@@ -8,8 +8,9 @@ import duckdb
 
 from parsers.classify import Ruleset, classify_topics, default_ruleset
 from parsers.entities import tag_entities
+from parsers.rows import topic_rows
 from warehouse.clock import utc_now
-from warehouse.load import replace_labels, topic_rows
+from warehouse.load import replace_labels
 from warehouse.queries import article_ids, topic_labels
 from warehouse.search import article_texts
 

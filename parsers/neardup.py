@@ -105,18 +105,34 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
+def _scores(a: np.ndarray, b: np.ndarray, a_shingles: np.ndarray, b_shingles: np.ndarray):
+    """Estimated Jaccard and containment (the share of the smaller text's shingles found in the
+    larger, from Jaccard and the set sizes) of pairs of signatures: row k of ``a`` against row k of ``b``."""
+    jaccard = np.count_nonzero(a == b, axis=1) / a.shape[1]
+    union = (a_shingles + b_shingles) / (1 + jaccard)
+    return jaccard, np.minimum(1.0, jaccard * union / np.minimum(a_shingles, b_shingles))
+
+
+def match_scores(
+    a: np.ndarray, b: np.ndarray, a_shingles: np.ndarray, b_shingles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For pairs of signatures (NUM_PERM values and a shingle count each): the estimated Jaccard,
+    and whether the two are the same article (Jaccard or containment, a shortened copy, at or above
+    its threshold)."""
+    jaccard, containment = _scores(a, b, a_shingles, b_shingles)
+    return jaccard, (jaccard >= JACCARD_THRESHOLD) | (containment >= CONTAINMENT_THRESHOLD)
+
+
+def _pair(a: Signature, b: Signature) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return a.values[None, :], b.values[None, :], np.array([a.shingles]), np.array([b.shingles])
+
+
 def estimated_containment(a: Signature, b: Signature) -> float:
-    """Share of the smaller text's shingles found in the larger, from Jaccard and the set sizes."""
-    j = estimated_jaccard(a.values, b.values)
-    union = (a.shingles + b.shingles) / (1 + j)
-    return min(1.0, j * union / min(a.shingles, b.shingles))
+    return float(_scores(*_pair(a, b))[1][0])
 
 
 def same_article(a: Signature, b: Signature) -> bool:
-    return (
-        estimated_jaccard(a.values, b.values) >= JACCARD_THRESHOLD
-        or estimated_containment(a, b) >= CONTAINMENT_THRESHOLD
-    )
+    return bool(match_scores(*_pair(a, b))[1][0])
 
 
 def best_match(sig: Signature, candidates: Iterable[tuple[Hashable, Signature]]):

@@ -66,7 +66,7 @@ def test_fetch_log_rows_are_built_in_one_place():
 
 
 def test_topic_rows_are_built_in_one_place():
-    assert [w.split(":")[0] for w in dicts_with_keys("evidence", "rules_version")] == ["warehouse/load.py"]
+    assert [w.split(":")[0] for w in dicts_with_keys("evidence", "rules_version")] == ["parsers/rows.py"]
 
 
 def test_reclassify_leaves_sql_to_the_warehouse():

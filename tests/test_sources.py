@@ -397,6 +397,9 @@ def test_warc_backfill_stores_the_articles_of_a_warc_file(prefect_harness, tmp_p
         assert {r[0] for r in con.execute("SELECT DISTINCT feed_url FROM article_sources").fetchall()} == {
             f"warc:{warc.resolve()}"
         }
+        # stories are the step after each load, in a backfill as in a run: every article has one
+        assert con.execute("SELECT count(*) FROM articles WHERE article_id NOT IN "
+                           "(SELECT article_id FROM story_articles)").fetchone() == (0,)  # fmt: skip
     titan = next(t for t in rows.values() if "Titan" in t)
     assert "first global geological map of Saturn's moon Titan" in titan
 

@@ -15,13 +15,13 @@ import pytest
 from flows.config import ConfigError, load_config
 from flows.digest import write_digest
 from flows.ingest import prepare_seeds, read_seeds
-from flows.search import index_pending
-from flows.stories import cluster_pending
 from parsers.classify import RulesError, classify_topics, compile_ruleset, default_ruleset, topic_ruleset
 from tests.conftest import SEEDS
+from warehouse.clustering import cluster_pending
 from warehouse.db import check_integrity, open_warehouse
 from warehouse.load import save_copies
 from warehouse.schema import MIGRATIONS, SCHEMA_VERSION, applied_versions
+from warehouse.search import index_pending
 from warehouse.tx import transaction
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")

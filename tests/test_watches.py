@@ -11,7 +11,7 @@ import pytest
 
 from flows.alerts import check_and_alert, watch_matches
 from flows.config import ConfigError, load_config
-from flows.ingest import prepare_seeds, read_seeds, save_rows
+from flows.ingest import cluster_stories, prepare_seeds, read_seeds, save_rows
 from flows.notify import check_notify
 from parsers.alerts import article_lines
 from parsers.watches import WatchQueryError, parse_watch_query, words_as_written
@@ -291,8 +291,10 @@ def test_a_story_reaching_three_languages_is_sent_once(tmp_path, httpserver):
     cfg = load_config(config_file(tmp_path, "", f'[breaking]\nhours = 48\nnotify = ["{hook}"]\n'))
     now = datetime(2024, 7, 4, 20)
     save_rows(cfg.warehouse_path, [_row_for(items[i]) for i in SUMMIT[:2]], [], "r1", now)
+    cluster_stories(cfg.warehouse_path)
     assert check_and_alert(cfg, "r1", now).breaking == []  # English only, two outlets
     save_rows(cfg.warehouse_path, [_row_for(items[i]) for i in SUMMIT[2:]], [], "r2", now)
+    cluster_stories(cfg.warehouse_path)
     broke = check_and_alert(cfg, "r2", now)
     assert len(broke.breaking) == 1 and [d.sent for d in broke.deliveries] == [True]
     (payload,) = posts(httpserver, "/breaking")
@@ -300,6 +302,7 @@ def test_a_story_reaching_three_languages_is_sent_once(tmp_path, httpserver):
     assert "5 articles from 5 outlets in 3 languages (en, ru, zh) within 48 hours" in payload["message"]
     assert "В Астане прошёл саммит ШОС" in payload["message"]
     save_rows(cfg.warehouse_path, [_row_for(items["astana24-zh-putin"])], [], "r3", now)  # it grows: no repeat
+    cluster_stories(cfg.warehouse_path)
     assert check_and_alert(cfg, "r3", now).deliveries == [] and len(posts(httpserver, "/breaking")) == 1
     later = now + timedelta(days=3)  # outside the 48 hours: nothing is breaking
     assert check_and_alert(cfg, "r4", later).breaking == []

@@ -7,7 +7,7 @@ content hash of any of its copies; a topic row by (article_id, topic); a feed by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
@@ -21,53 +21,41 @@ MATCHES_TYPE = pa.list_(
     pa.struct([("phrase", pa.string()), ("field", pa.string()), ("start", pa.int32()), ("weight", pa.float64())])
 )
 
-ARTICLES_SCHEMA = pa.schema(
+TOPIC_TYPE = pa.struct(
     [
-        ("article_id", pa.string()),
+        ("topic", pa.string()),
+        ("score", pa.float64()),
+        ("evidence", pa.list_(pa.string())),
+        ("matches", MATCHES_TYPE),
+        ("rules_version", pa.string()),
+    ]
+)
+ENTITY_TYPE = pa.struct(
+    [("entity_id", pa.string()), ("mention", pa.string()), ("field", pa.string()), ("offset", pa.int32())]
+)
+TOPICS_SCHEMA = pa.schema(  # article_topics rows (``flows.reclassify``)
+    [("article_id", pa.string()), *((f.name, f.type) for f in TOPIC_TYPE), ("classified_at", pa.timestamp("us"))]
+)
+ENTITIES_SCHEMA = pa.schema([("article_id", pa.string()), *((f.name, f.type) for f in ENTITY_TYPE)])
+# One row per article copy of a batch: every column the load needs (``parsers.rows.copy_to_row``),
+# numbered in batch order (``i``): the load decides everything from this table, in SQL.
+BATCH_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("feed_url", pa.string()),
         ("title", pa.string()),
         ("text", pa.string()),
         ("summary", pa.string()),
         ("source_name", pa.string()),
-        ("url", pa.string()),
         ("published_at", pa.timestamp("us")),
         ("published_from", pa.string()),
-        ("first_seen_at", pa.timestamp("us")),
         ("language", pa.string()),
         ("content_hash", pa.string()),
         ("word_count", pa.int32()),
+        ("candidate_article_id", pa.string()),
+        ("near_article_id", pa.string()),
         ("author", pa.string()),
         ("date_note", pa.string()),
-        ("text_source_url", pa.string()),
-        ("date_source_url", pa.string()),
-    ]
-)
-SIGNATURES_SCHEMA = pa.schema(
-    [("url", pa.string()), ("article_id", pa.string()), ("minhash", pa.list_(pa.uint32())), ("shingles", pa.int32())]
-)
-BANDS_SCHEMA = pa.schema([("band_key", pa.int64()), ("article_id", pa.string()), ("url", pa.string())])
-MERGE_SCHEMA = pa.schema(  # what a batch's new copies bring to an article already stored
-    [
-        ("article_id", pa.string()),
-        ("text", pa.string()),
-        ("summary", pa.string()),
-        ("word_count", pa.int32()),
-        ("content_hash", pa.string()),
-        ("text_source_url", pa.string()),
-        ("published_at", pa.timestamp("us")),
-        ("published_from", pa.string()),
-        ("date_source_url", pa.string()),
-    ]
-)
-SOURCES_SCHEMA = pa.schema(
-    [
-        ("url", pa.string()),
-        ("article_id", pa.string()),
-        ("feed_url", pa.string()),
-        ("seen_at", pa.timestamp("us")),
-        ("source_name", pa.string()),
-        ("title", pa.string()),
-        ("content_hash", pa.string()),
-        ("removed_lines", REMOVED_TYPE),
         ("text_from", pa.string()),
         ("encoding", pa.string()),
         ("encoding_from", pa.string()),
@@ -75,27 +63,12 @@ SOURCES_SCHEMA = pa.schema(
         ("feed_date_found", pa.string()),
         ("page_published_at", pa.timestamp("us")),
         ("page_date_found", pa.string()),
-        ("date_note", pa.string()),
-    ]
-)
-TOPICS_SCHEMA = pa.schema(
-    [
-        ("article_id", pa.string()),
-        ("topic", pa.string()),
-        ("score", pa.float64()),
-        ("evidence", pa.list_(pa.string())),
-        ("matches", MATCHES_TYPE),
-        ("rules_version", pa.string()),
-        ("classified_at", pa.timestamp("us")),
-    ]
-)
-ENTITIES_SCHEMA = pa.schema(
-    [
-        ("article_id", pa.string()),
-        ("entity_id", pa.string()),
-        ("mention", pa.string()),
-        ("field", pa.string()),
-        ("offset", pa.int32()),
+        ("removed_lines", REMOVED_TYPE),
+        ("minhash", pa.list_(pa.uint32())),
+        ("shingles", pa.int32()),
+        ("band_keys", pa.list_(pa.int64())),
+        ("topics", pa.list_(TOPIC_TYPE)),
+        ("entities", pa.list_(ENTITY_TYPE)),
     ]
 )
 FETCH_LOG_SCHEMA = pa.schema(
@@ -126,153 +99,154 @@ def rows_table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in schema.names}, schema=schema)
 
 
+def batch_table(rows: Sequence[dict]) -> pa.Table:
+    """A batch of copy rows as the load's table, numbered ``i`` in batch order."""
+    table = rows_table(rows, BATCH_SCHEMA)
+    return table.append_column("i", pa.array(range(len(rows)), pa.int32()))
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, source: str, conflict: str = "") -> None:
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source} {conflict}")
 
 
-def _lookup(con, sql: str, keys: list[str]) -> dict[str, str]:
-    if not keys:
-        return {}
-    with registered(con, _keys=keys_table(keys)):
-        return dict(con.execute(sql).fetchall())
+# Which article each copy of the batch belongs to, in order: the one already holding its URL (the
+# copy was seen: nothing to do; a URL twice in the batch counts from its first row), the one
+# holding a copy with the same content hash (stored, or the first row of the batch with it), its
+# near duplicate (``near_article_id``), or a new one (``candidate_article_id``).
+PLACE_SQL = """
+CREATE OR REPLACE TEMP TABLE _placed AS
+WITH by_url AS (
+    SELECT b.i, b.url, b.content_hash, b.near_article_id, b.candidate_article_id, s.article_id AS url_article,
+           row_number() OVER (PARTITION BY b.url ORDER BY b.i) AS url_n
+    FROM _batch b LEFT JOIN article_sources s USING (url)
+), stored_hash AS (
+    SELECT content_hash, min(article_id) AS hash_article FROM article_sources
+    WHERE content_hash IN (SELECT content_hash FROM _batch) GROUP BY content_hash
+), fresh AS (
+    SELECT u.i, u.url,
+           first_value(coalesce(h.hash_article, u.near_article_id, u.candidate_article_id))
+               OVER (PARTITION BY u.content_hash ORDER BY u.i) AS article_id
+    FROM by_url u LEFT JOIN stored_hash h USING (content_hash)
+    WHERE u.url_article IS NULL AND u.url_n = 1
+)
+SELECT i, article_id, TRUE AS fresh FROM fresh
+UNION ALL
+SELECT u.i, coalesce(u.url_article, f.article_id), FALSE
+FROM by_url u LEFT JOIN fresh f USING (url)
+WHERE u.url_article IS NOT NULL OR u.url_n > 1
+"""
 
+# The merge rules, in this one place. Each article a batch touches has versions: the stored one
+# (rank 0) and each new copy (rank i + 1). Its text is the fullest version's (most words; the
+# stored one, then the earliest copy, on a tie), with that version's topics and entities; its date
+# the earliest trusted date of any version (the stored one, then the earliest copy, on a tie; a
+# copy without a date never replaces one). Each keeps the URL of the copy it came from.
+WINNERS_SQL = """
+CREATE OR REPLACE TEMP TABLE _winners AS
+WITH versions AS (
+    SELECT a.article_id, 0 AS rank, a.word_count, a.published_at
+    FROM articles a WHERE a.article_id IN (SELECT article_id FROM _placed WHERE fresh)
+    UNION ALL
+    SELECT p.article_id, p.i + 1, b.word_count, b.published_at
+    FROM _placed p JOIN _batch b USING (i) WHERE p.fresh
+)
+SELECT article_id,
+       bool_or(rank = 0) AS stored,
+       min(rank) FILTER (WHERE rank > 0) - 1 AS first_i,
+       first(rank ORDER BY word_count DESC, rank) - 1 AS text_i,
+       first(rank ORDER BY published_at ASC NULLS LAST, rank) - 1 AS date_i
+FROM versions GROUP BY article_id
+"""
+# text_i / date_i: the batch row whose text / date the article takes, or -1 when it keeps its own
 
-def _fullest(copies: list[dict]) -> dict:
-    return max(copies, key=lambda r: (r["word_count"], -copies.index(r)))
-
-
-def _earliest_dated(copies: list[dict]) -> dict | None:
-    dated = [r for r in copies if r.get("published_at") is not None]
-    return min(dated, key=lambda r: r["published_at"]) if dated else None
+SAVE_SQL = [
+    """
+    INSERT INTO articles BY NAME
+    SELECT w.article_id, f.title, f.source_name, f.url, f.language, f.author, f.date_note,
+           t.text, t.summary, t.word_count, t.content_hash, t.url AS text_source_url,
+           d.published_at, CASE WHEN d.published_at IS NOT NULL THEN d.published_from END AS published_from,
+           CASE WHEN d.published_at IS NOT NULL THEN d.url END AS date_source_url, $seen_at AS first_seen_at
+    FROM _winners w JOIN _batch f ON f.i = w.first_i JOIN _batch t ON t.i = w.text_i JOIN _batch d ON d.i = w.date_i
+    WHERE NOT w.stored
+    """,
+    """
+    UPDATE articles SET text = t.text, summary = t.summary, word_count = t.word_count,
+        content_hash = t.content_hash, text_source_url = t.url
+    FROM _winners w JOIN _batch t ON t.i = w.text_i
+    WHERE articles.article_id = w.article_id AND w.stored AND w.text_i >= 0
+    """,
+    """
+    UPDATE articles SET published_at = d.published_at, published_from = d.published_from, date_source_url = d.url
+    FROM _winners w JOIN _batch d ON d.i = w.date_i
+    WHERE articles.article_id = w.article_id AND w.stored AND w.date_i >= 0
+    """,
+    "DELETE FROM article_topics WHERE article_id IN (SELECT article_id FROM _winners WHERE stored AND text_i >= 0)",
+    """
+    INSERT INTO article_topics BY NAME
+    SELECT w.article_id, x.topic, x.score, x.evidence, x.matches, x.rules_version, $seen_at AS classified_at
+    FROM _winners w JOIN (SELECT i, unnest(topics) AS x FROM _batch) t ON t.i = w.text_i
+    ON CONFLICT DO NOTHING
+    """,
+    "DELETE FROM article_entities WHERE article_id IN (SELECT article_id FROM _winners WHERE stored AND text_i >= 0)",
+    """
+    INSERT INTO article_entities BY NAME
+    SELECT w.article_id, x.entity_id, x.mention, x.field, x.offset
+    FROM _winners w JOIN (SELECT i, unnest(entities) AS x FROM _batch) e ON e.i = w.text_i
+    """,
+    """
+    INSERT INTO article_sources BY NAME
+    SELECT b.url, p.article_id, b.feed_url, $seen_at AS seen_at, b.source_name, b.title, b.content_hash,
+           b.removed_lines, b.text_from, b.encoding, b.encoding_from, b.feed_published_at, b.feed_date_found,
+           b.page_published_at, b.page_date_found, b.date_note
+    FROM _placed p JOIN _batch b USING (i) WHERE p.fresh
+    ON CONFLICT (url) DO NOTHING
+    """,
+    """
+    INSERT INTO copy_signatures BY NAME
+    SELECT b.url, p.article_id, b.minhash, b.shingles FROM _placed p JOIN _batch b USING (i)
+    WHERE p.fresh AND b.minhash IS NOT NULL
+    ON CONFLICT (url) DO NOTHING
+    """,
+    """
+    INSERT INTO lsh_bands
+    SELECT unnest(b.band_keys) AS band_key, p.article_id, b.url FROM _placed p JOIN _batch b USING (i)
+    WHERE p.fresh AND b.minhash IS NOT NULL
+    """,
+]
 
 
 def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: datetime) -> SaveResult:
-    """Store article copies: every new copy in ``article_sources``, new articles, their topics, and
-    the MinHash signature and LSH bands of each copy. All in one transaction.
+    """Store article copies: every new copy in ``article_sources``, new articles, their topics and
+    entities, merged articles, and the MinHash signature and LSH bands of each copy. All decided in
+    SQL over the batch's table (``batch_table``), in one transaction: which article each copy
+    belongs to (``PLACE_SQL``) and what each article keeps of its copies (``WINNERS_SQL``).
 
     Each row holds a copy's columns plus ``candidate_article_id`` (its id if it starts a new article),
-    ``removed_lines``, ``topics`` (shaped like article_topics rows), optionally ``minhash``,
-    ``shingles`` and ``band_keys``, and ``near_article_id`` when the caller found it to be a near
-    duplicate of an article. A copy's article is, in order: the one already holding its URL (nothing
-    to do), the one holding a copy with the same content hash, its near duplicate, or a new one.
-    An article keeps the fullest text and the earliest publication date of all its copies, and
-    records which copy each came from (``text_source_url``, ``date_source_url``).
+    ``removed_lines``, ``topics`` (shaped like article_topics rows), ``entities``, optionally
+    ``minhash``, ``shingles`` and ``band_keys``, and ``near_article_id`` when the caller found it to
+    be a near duplicate of an article (``warehouse.neardup.near_duplicates``).
     """
-    result = SaveResult()
-    by_url = _lookup(con, "SELECT url, article_id FROM article_sources JOIN _keys ON url = k", [r["url"] for r in rows])
-    by_hash = _lookup(
-        con,
-        "SELECT DISTINCT content_hash, article_id FROM article_sources JOIN _keys ON content_hash = k",
-        list({r["content_hash"] for r in rows}),
-    )
-    groups: dict[str, list[dict]] = {}  # article id -> new copies of it in this batch
-    new_ids: set[str] = set()
-    for row in rows:
-        if row["url"] in by_url:
-            result.already_seen += 1
-            result.article_ids.append(by_url[row["url"]])
-            continue
-        article_id = by_hash.get(row["content_hash"]) or row.get("near_article_id")
-        if article_id is None:
-            article_id = row["candidate_article_id"]
-            new_ids.add(article_id)
-        else:
-            result.duplicates += 1
-        by_hash.setdefault(row["content_hash"], article_id)
-        by_url[row["url"]] = article_id
-        groups.setdefault(article_id, []).append(row)
-        result.article_ids.append(article_id)
-
-    articles, topics, merges, merge_topics, sources, signatures = [], [], [], [], [], []
-    entities, merge_entities = [], []
-    for article_id, copies in groups.items():
-        for row in copies:
-            sources.append({**row, "article_id": article_id, "seen_at": seen_at})
-            if row.get("minhash") is not None:
-                signatures.append({**row, "article_id": article_id})
-        fullest, dated = _fullest(copies), _earliest_dated(copies)
-        best = {
-            **{k: fullest[k] for k in ("text", "summary", "word_count", "content_hash")},
-            "article_id": article_id,
-            "text_source_url": fullest["url"],
-            "published_at": dated["published_at"] if dated else None,
-            "published_from": dated["published_from"] if dated else None,
-            "date_source_url": dated["url"] if dated else None,
-        }
-        new_topics = [{**t, "article_id": article_id, "classified_at": seen_at} for t in fullest.get("topics", [])]
-        new_entities = [{**e, "article_id": article_id} for e in fullest.get("entities", [])]
-        if article_id in new_ids:
-            articles.append({**copies[0], **best, "first_seen_at": seen_at})
-            topics.extend(new_topics)
-            entities.extend(new_entities)
-        else:
-            merges.append(best)
-            merge_topics.extend(new_topics)
-            merge_entities.extend(new_entities)
-    result.articles_new, result.sources_new = len(articles), len(sources)
-
-    with (
-        registered(
-            con,
-            _new_articles=rows_table(articles, ARTICLES_SCHEMA),
-            _new_sources=rows_table(sources, SOURCES_SCHEMA),
-            _new_topics=rows_table(topics, TOPICS_SCHEMA),
-            _new_signatures=rows_table(signatures, SIGNATURES_SCHEMA),
-            _new_bands=_bands_table(signatures),
-            _merge_topics=rows_table(merge_topics, TOPICS_SCHEMA),
-            _new_entities=rows_table(entities, ENTITIES_SCHEMA),
-            _merge_entities=rows_table(merge_entities, ENTITIES_SCHEMA),
-            _merges=rows_table(merges, MERGE_SCHEMA),
-        ),
-        transaction(con),
-    ):
-        _insert(con, "articles", "_new_articles")
-        _insert(con, "article_sources", "_new_sources", "ON CONFLICT (url) DO NOTHING")
-        _insert(con, "article_topics", "_new_topics", "ON CONFLICT DO NOTHING")
-        _insert(con, "copy_signatures", "_new_signatures", "ON CONFLICT (url) DO NOTHING")
-        _insert(con, "lsh_bands", "_new_bands")
-        _insert(con, "article_entities", "_new_entities")
-        if merges:
-            _merge_into_existing(con)
-    return result
+    return save_batch(con, batch_table(rows), seen_at)
 
 
-def _bands_table(signed: list[dict]) -> pa.Table:
-    """One row per LSH band of each signed copy: ~30 per copy, so built by column, not as dicts."""
-    columns = {"band_key": [], "article_id": [], "url": []}
-    for row in signed:
-        n = len(row["band_keys"])
-        columns["band_key"].extend(row["band_keys"])
-        columns["article_id"].extend([row["article_id"]] * n)
-        columns["url"].extend([row["url"]] * n)
-    return pa.Table.from_pydict(columns, schema=BANDS_SCHEMA)
-
-
-FULLER = "SELECT m.article_id FROM _merges m JOIN articles a USING (article_id) WHERE a.word_count < m.word_count"
-
-
-def _merge_into_existing(con: duckdb.DuckDBPyConnection) -> None:
-    """Existing articles take a new copy's text if it is fuller (with the topics and entities
-    computed from it), and its date if it is earlier: a few set-based statements per batch."""
-    con.execute(f"DELETE FROM article_topics WHERE article_id IN ({FULLER})")
-    con.execute(f"INSERT INTO article_topics BY NAME SELECT * FROM _merge_topics WHERE article_id IN ({FULLER})")
-    con.execute(f"DELETE FROM article_entities WHERE article_id IN ({FULLER})")
-    con.execute(f"INSERT INTO article_entities BY NAME SELECT * FROM _merge_entities WHERE article_id IN ({FULLER})")
-    con.execute(
-        """
-        UPDATE articles SET text = m.text, summary = m.summary, word_count = m.word_count,
-            content_hash = m.content_hash, text_source_url = m.text_source_url
-        FROM _merges m WHERE articles.article_id = m.article_id AND articles.word_count < m.word_count
-        """
-    )
-    con.execute(
-        """
-        UPDATE articles SET published_at = m.published_at, published_from = m.published_from,
-            date_source_url = m.date_source_url
-        FROM _merges m
-        WHERE articles.article_id = m.article_id AND m.published_at IS NOT NULL
-          AND (articles.published_at IS NULL OR articles.published_at > m.published_at)
-        """
+def save_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, seen_at: datetime) -> SaveResult:
+    """``save_copies`` of a batch already made a table (``batch_table``)."""
+    if not batch.num_rows:
+        return SaveResult()
+    with registered(con, _batch=batch), transaction(con):
+        con.execute(PLACE_SQL)
+        con.execute(WINNERS_SQL)
+        for sql in SAVE_SQL:
+            con.execute(sql, {"seen_at": seen_at}) if "$seen_at" in sql else con.execute(sql)
+        fresh, new, seen = con.execute(
+            "SELECT count(*) FILTER (WHERE fresh), (SELECT count(*) FROM _winners WHERE NOT stored), "
+            "count(*) FILTER (WHERE NOT fresh) FROM _placed"
+        ).fetchone()
+        article_ids = [r[0] for r in con.execute("SELECT article_id FROM _placed ORDER BY i").fetchall()]
+        con.execute("DROP TABLE _placed")
+        con.execute("DROP TABLE _winners")
+    return SaveResult(
+        articles_new=new, sources_new=fresh, duplicates=fresh - new, already_seen=seen, article_ids=article_ids
     )
 
 
@@ -295,16 +269,6 @@ def save_fetch_log(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], run_id:
             table = table.set_column(table.schema.get_field_index("run_id"), "run_id", filled)
         with registered(con, _new_log=table):
             _insert(con, "fetch_log", "_new_log")
-
-
-def topic_rows(labels: Sequence, **columns) -> list[dict]:
-    """``article_topics`` rows of classified labels (``parsers.model.TopicLabel``); ``columns`` adds
-    what the caller knows already (``article_id``, ``classified_at``). Every topic row is built here."""
-    return [
-        {"topic": label.topic, "score": label.score, "evidence": label.evidence,
-         "matches": [asdict(m) for m in label.matches], "rules_version": label.rules_version, **columns}
-        for label in labels
-    ]  # fmt: skip
 
 
 def replace_labels(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], topics: Sequence[dict],

@@ -131,17 +131,3 @@ def lsh_candidates(con: duckdb.DuckDBPyConnection, probes: list[tuple[int, int]]
     for probe, article_id in rows:
         found.setdefault(probe, set()).add(article_id)
     return found
-
-
-def signatures_of(con: duckdb.DuckDBPyConnection, article_ids: set[str]) -> dict[str, list[tuple[list[int], int]]]:
-    """Every stored copy signature (minhash, shingles) of the given articles."""
-    if not article_ids:
-        return {}
-    rows = con.execute(
-        "SELECT article_id, minhash, shingles FROM copy_signatures WHERE list_contains(?, article_id)",
-        [sorted(article_ids)],
-    ).fetchall()
-    out: dict[str, list] = {}
-    for article_id, minhash, shingles in rows:
-        out.setdefault(article_id, []).append((minhash, shingles))
-    return out

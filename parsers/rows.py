@@ -1,0 +1,69 @@
+"""An article copy -> its warehouse row: every column the load needs, computed where the copy is
+made (the extraction workers, the seed batches), so the load does no per-article work of its own.
+See ``warehouse.load.save_copies`` for what the load does with each column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from parsers.dedupe import article_id_for
+from parsers.entities import tag_entities
+from parsers.measure import word_count
+from parsers.model import ArticleCopy
+from parsers.neardup import signature
+from parsers.stories import text_features
+from parsers.text import summarise
+from parsers.tokenize import term_counts
+
+
+def copy_to_row(copy: ArticleCopy) -> dict:
+    """The warehouse row for one article copy (see ``warehouse.load.save_copies``)."""
+    mentions = tag_entities(copy.title, copy.text)
+    return {
+        "url": copy.url,
+        "feed_url": copy.feed_url,
+        "title": copy.title,
+        "text": copy.text,
+        "summary": summarise(copy.text),
+        "source_name": copy.source_name,
+        "published_at": copy.published_at,
+        "published_from": copy.published_from,
+        "language": copy.language,
+        "content_hash": copy.content_hash,
+        "word_count": word_count(copy.text),
+        "candidate_article_id": article_id_for(copy.content_hash),
+        **_signature_columns(copy.text),
+        "text_from": copy.text_from,
+        "encoding": copy.encoding,
+        "encoding_from": copy.encoding_from,
+        "author": copy.author,
+        "date_note": copy.date_note,
+        "feed_published_at": copy.feed_published_at,
+        "feed_date_found": copy.feed_date_found,
+        "page_published_at": copy.page_published_at,
+        "page_date_found": copy.page_date_found,
+        "removed_lines": [asdict(r) for r in copy.removed],
+        "entities": [asdict(m) for m in mentions],
+        # the search index's, should this copy's text be kept
+        "terms": term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions]),
+        "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
+        "topics": topic_rows(copy.topics),
+    }
+
+
+def topic_rows(labels: Sequence, **columns) -> list[dict]:
+    """``article_topics`` rows of classified labels (``parsers.model.TopicLabel``); ``columns`` adds
+    what the caller knows already (``article_id``, ``classified_at``). Every topic row is built here."""
+    return [
+        {"topic": label.topic, "score": label.score, "evidence": label.evidence,
+         "matches": [asdict(m) for m in label.matches], "rules_version": label.rules_version, **columns}
+        for label in labels
+    ]  # fmt: skip
+
+
+def _signature_columns(text: str) -> dict:
+    sig = signature(text)
+    if sig is None:
+        return {"minhash": None, "shingles": None, "band_keys": []}
+    return {"minhash": sig.values.tolist(), "shingles": sig.shingles, "band_keys": sig.band_keys()}
