@@ -19,8 +19,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
-from parsers.model import Match, TopicLabel
-from parsers.text import unify_punctuation
+from silkwatch.parsers.model import Match, TopicLabel
+from silkwatch.parsers.text import unify_punctuation
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # A topic's name is stored, shown, typed on the command line and written into SQL the digest prints:

@@ -18,8 +18,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from parsers.measure import REPEATED_LINE_MAX_WORDS, TEASER_MIN_WORDS, word_count
-from parsers.text import collapse_whitespace, line_key, normalise_text
+from silkwatch.parsers.measure import REPEATED_LINE_MAX_WORDS, TEASER_MIN_WORDS, word_count
+from silkwatch.parsers.text import collapse_whitespace, line_key, normalise_text
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 
-from parsers.entities import Mention, default_registry
-from parsers.tokenize import terms
+from silkwatch.parsers.entities import Mention, default_registry
+from silkwatch.parsers.tokenize import terms
 
 _HAS_DIGIT = re.compile(r"\d")
 LEDE_CHARS = 600  # events named in the opening sentences say what the article reports
