@@ -47,7 +47,7 @@ def _env(autoescape: bool):
 
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(
-            lambda name: resources.files("flows").joinpath(f"templates/{name}").read_text("utf-8")
+            lambda name: resources.files("silkwatch.flows").joinpath(f"templates/{name}").read_text("utf-8")
         ),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -126,7 +126,7 @@ def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
 
 def builtin_rules() -> dict:
     """The built-in rules file (parsers/rules/topics.toml), parsed."""
-    return tomllib.loads(resources.files("parsers").joinpath("rules/topics.toml").read_text("utf-8"))
+    return tomllib.loads(resources.files("silkwatch.parsers").joinpath("rules/topics.toml").read_text("utf-8"))
 
 
 @cache

@@ -94,7 +94,7 @@ def load_rules(raw: str) -> StoryRules:
 
 @cache
 def default_rules() -> StoryRules:
-    return load_rules(resources.files("parsers").joinpath("rules/events.toml").read_text("utf-8"))
+    return load_rules(resources.files("silkwatch.parsers").joinpath("rules/events.toml").read_text("utf-8"))
 
 
 @dataclass(frozen=True)
