@@ -105,7 +105,7 @@ def test_a_one_off_command_starts_no_prefect_server(tmp_path) -> None:
 def test_a_one_off_command_does_not_import_prefect(tmp_path) -> None:
     work = _seeds_workdir(tmp_path / "work")
     code = (
-        "import sys\nfrom flows.cli import main\nsys.argv = ['silkwatch', *sys.argv[1:]]\n"
+        "import sys\nfrom silkwatch.flows.cli import main\nsys.argv = ['silkwatch', *sys.argv[1:]]\n"
         "try:\n    main()\nfinally:\n"
         "    print('imported:', sorted({m.split('.')[0] for m in sys.modules} & {'prefect', 'trafilatura', 'httpx', "
         "'apprise', 'jinja2', 'pyarrow', 'feedparser'}), file=sys.stderr)\n"
