@@ -13,8 +13,8 @@ import sys
 import time
 
 from bench.dedupe import sentence_pool
-from parsers.classify import classify_topics
-from parsers.entities import tag_entities
+from silkwatch.parsers.classify import classify_topics
+from silkwatch.parsers.entities import tag_entities
 
 
 def main() -> int:

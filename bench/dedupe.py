@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from parsers import neardup
-from parsers.text import split_sentences
+from silkwatch.parsers import neardup
+from silkwatch.parsers.text import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 

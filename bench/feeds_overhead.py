@@ -63,10 +63,10 @@ def main() -> int:
     import random
 
     from bench.dedupe import sentence_pool
-    from flows.config import config_from_dict
-    from flows.fetch import FetchPolicy, fetch_as_completed
-    from flows.pipeline import run_flow
-    from parsers.feeds import parse_feed
+    from silkwatch.flows.config import config_from_dict
+    from silkwatch.flows.fetch import FetchPolicy, fetch_as_completed
+    from silkwatch.flows.pipeline import run_flow
+    from silkwatch.parsers.feeds import parse_feed
 
     n_feeds = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     pool, rng = sentence_pool(), random.Random(n_feeds)

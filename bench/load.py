@@ -34,10 +34,10 @@ from pathlib import Path
 
 def make_rows(n: int) -> list[dict]:
     from bench.dedupe import sentence_pool
-    from parsers.classify import classify_topics
-    from parsers.dedupe import content_hash
-    from parsers.model import ArticleCopy
-    from parsers.rows import copy_to_row
+    from silkwatch.parsers.classify import classify_topics
+    from silkwatch.parsers.dedupe import content_hash
+    from silkwatch.parsers.model import ArticleCopy
+    from silkwatch.parsers.rows import copy_to_row
 
     pool, rng = sentence_pool(), random.Random(n)
     texts: list[str] = []
@@ -81,10 +81,10 @@ SIZES = (200, 500, 2_000, 5_000)
 
 
 def main() -> int:
-    from flows.ingest import save_rows
-    from flows.pipeline import BATCH_SIZE, PAGE_BATCH_SIZE
-    from warehouse.db import open_warehouse
-    from warehouse.load import save_copies
+    from silkwatch.flows.ingest import save_rows
+    from silkwatch.flows.pipeline import BATCH_SIZE, PAGE_BATCH_SIZE
+    from silkwatch.warehouse.db import open_warehouse
+    from silkwatch.warehouse.load import save_copies
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000
     started = time.perf_counter()

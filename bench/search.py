@@ -21,9 +21,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from bench.dedupe import sentence_pool
-from parsers.dedupe import content_hash
-from warehouse.db import open_warehouse
-from warehouse.search import compact_search_index, index_pending, run_search
+from silkwatch.parsers.dedupe import content_hash
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.search import compact_search_index, index_pending, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 

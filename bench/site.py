@@ -27,7 +27,7 @@ from pathlib import Path
 
 import lxml.html
 
-from parsers.text import unify_punctuation
+from silkwatch.parsers.text import unify_punctuation
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA_PAGES = ROOT.parent / "shared" / "corpora" / "pages"
@@ -114,7 +114,7 @@ def usable_templates(pages_dir: Path) -> list[str]:
 def _article_text_survives(template: str, pool: list[str], rng: random.Random) -> bool:
     """Whether silkwatch's extraction keeps an article put into this template (some templates' slots
     sit in teasers or paywall blocks that extraction rightly drops)."""
-    from parsers.extract import extract_page
+    from silkwatch.parsers.extract import extract_page
 
     paragraphs = [" ".join(rng.sample(pool, 2)) for _ in range(8)]  # as short as a generated article gets
     page = extract_page(fill(template, "A probe headline for the template", paragraphs), "http://bench.test/probe")

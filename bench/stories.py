@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 
 from bench.dedupe import sentence_pool
 from evaluation.stories import bcubed
-from parsers.classify import default_ruleset
-from parsers.entities import default_registry, tag_entities
-from parsers.stories import ArticleFeatures, StoryIndex, article_features, default_rules
-from parsers.tokenize import terms
+from silkwatch.parsers.classify import default_ruleset
+from silkwatch.parsers.entities import default_registry, tag_entities
+from silkwatch.parsers.stories import ArticleFeatures, StoryIndex, article_features, default_rules
+from silkwatch.parsers.tokenize import terms
 
 BATCH = 500
 LANGUAGES = ("en", "ru", "zh")

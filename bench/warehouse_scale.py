@@ -38,7 +38,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from bench.dedupe import sentence_pool
-from warehouse.db import open_warehouse
+from silkwatch.warehouse.db import open_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 7, 0)  # a Monday 07:00: when the weekly digest runs
@@ -218,8 +218,8 @@ def build(db: Path, n: int) -> None:
 
 
 def measure(db: Path, reports: Path, export_dir: Path | None) -> dict:
-    from flows.digest import write_digest
-    from warehouse.queries import daily_topic_counts
+    from silkwatch.flows.digest import write_digest
+    from silkwatch.warehouse.queries import daily_topic_counts
 
     first = _seconds(lambda: write_digest(db, reports, "week", NOW))
     digest = [_seconds(lambda: write_digest(db, reports, "week", NOW)) for _ in range(RUNS)]
@@ -238,7 +238,7 @@ def measure(db: Path, reports: Path, export_dir: Path | None) -> dict:
         "counts_rows": days,
     }
     if export_dir is not None:
-        from warehouse.export import export_parquet
+        from silkwatch.warehouse.export import export_parquet
 
         figures["export_s"] = _seconds(lambda: export_parquet(db, export_dir))
         figures["export_mib"] = sum(f.stat().st_size for f in export_dir.rglob("*") if f.is_file()) / 2**20
@@ -257,7 +257,7 @@ def main() -> int:
                                 "digests", "fetch_log")}  # fmt: skip
             text_mb = con.execute("SELECT sum(strlen(text)) / 1e6 FROM articles").fetchone()[0]
         try:
-            import warehouse.export  # noqa: F401 - the export is measured when this silkwatch has it
+            from silkwatch.warehouse import export  # noqa: F401 - the export is measured when this silkwatch has it
 
             export_dir: Path | None = Path(tmp) / "parquet"
         except ImportError:

@@ -23,9 +23,9 @@ from datetime import timedelta
 from prefect.schedules import Cron, Interval
 from prefect.types.entrypoint import EntrypointType
 
-from flows.config import Config
-from flows.scheduled import scheduled_digest, scheduled_ingest
-from flows.stopping import STOP_SIGNALS, describe
+from silkwatch.flows.config import Config
+from silkwatch.flows.scheduled import scheduled_digest, scheduled_ingest
+from silkwatch.flows.stopping import STOP_SIGNALS, describe
 
 
 def build_deployments(config: Config) -> list:

@@ -37,11 +37,11 @@ from pathlib import Path
 import trafilatura
 
 from evaluation.external import CorpusMissing, LabelledPage, pages
-from parsers.dates import date_from_url, local_day, outlet_zone, parse_stated, to_utc
-from parsers.decode import decode
-from parsers.extract import TRAFILATURA_DATE_PARAMS
-from parsers.pagedates import page_date
-from parsers.text import detect_language
+from silkwatch.parsers.dates import date_from_url, local_day, outlet_zone, parse_stated, to_utc
+from silkwatch.parsers.decode import decode
+from silkwatch.parsers.extract import TRAFILATURA_DATE_PARAMS
+from silkwatch.parsers.pagedates import page_date
+from silkwatch.parsers.text import detect_language
 
 CORPORA = ("zh-cwced", "htmldate-eval", "newspaper4k-0.9.6")
 LANGUAGES = ("zh", "ru", "en")

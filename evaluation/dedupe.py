@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation import external
-from parsers import neardup
-from parsers.clean import clean_text
-from parsers.feeds import feedparser_result, html_to_text, parse_feed
-from parsers.measure import word_count
-from parsers.seeds import parse_seed
-from parsers.text import split_sentences
+from silkwatch.parsers import neardup
+from silkwatch.parsers.clean import clean_text
+from silkwatch.parsers.feeds import feedparser_result, html_to_text, parse_feed
+from silkwatch.parsers.measure import word_count
+from silkwatch.parsers.seeds import parse_seed
+from silkwatch.parsers.text import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 

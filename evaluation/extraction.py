@@ -43,8 +43,8 @@ from pathlib import Path
 import trafilatura
 
 from evaluation import external
-from parsers.decode import meta_charset
-from parsers.extract import extract_page
+from silkwatch.parsers.decode import meta_charset
+from silkwatch.parsers.extract import extract_page
 
 ZH_TARGET_F1 = 0.85
 _TOKEN = re.compile(r"\w+", re.UNICODE)

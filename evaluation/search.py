@@ -15,16 +15,16 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 
-from flows.ingest import save_rows
-from parsers.classify import classify_topics
-from parsers.dedupe import content_hash
-from parsers.feeds import parse_feed
-from parsers.model import ArticleCopy
-from parsers.rows import copy_to_row
-from parsers.seeds import parse_seed
-from parsers.text import detect_language
-from warehouse.db import open_warehouse
-from warehouse.search import run_search
+from silkwatch.flows.ingest import save_rows
+from silkwatch.parsers.classify import classify_topics
+from silkwatch.parsers.dedupe import content_hash
+from silkwatch.parsers.feeds import parse_feed
+from silkwatch.parsers.model import ArticleCopy
+from silkwatch.parsers.rows import copy_to_row
+from silkwatch.parsers.seeds import parse_seed
+from silkwatch.parsers.text import detect_language
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.search import run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

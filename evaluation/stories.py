@@ -16,11 +16,11 @@ from datetime import datetime
 from itertools import combinations
 from pathlib import Path
 
-from parsers.classify import classify_topics
-from parsers.entities import tag_entities
-from parsers.feeds import parse_feed
-from parsers.seeds import parse_seed
-from parsers.stories import ArticleFeatures, article_features, cluster
+from silkwatch.parsers.classify import classify_topics
+from silkwatch.parsers.entities import tag_entities
+from silkwatch.parsers.feeds import parse_feed
+from silkwatch.parsers.seeds import parse_seed
+from silkwatch.parsers.stories import ArticleFeatures, article_features, cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "fixtures" / "story_labels.toml"

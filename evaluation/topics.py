@@ -16,10 +16,10 @@ from functools import cache
 from pathlib import Path
 
 from evaluation import external
-from parsers.classify import classify_topics, default_ruleset
-from parsers.feeds import parse_feed
-from parsers.seeds import parse_seed
-from parsers.text import detect_language
+from silkwatch.parsers.classify import classify_topics, default_ruleset
+from silkwatch.parsers.feeds import parse_feed
+from silkwatch.parsers.seeds import parse_seed
+from silkwatch.parsers.text import detect_language
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "fixtures" / "topic_labels.toml"

@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from flows.config import EMAIL_TARGET, Config, ConfigError, WatchConfig
-from flows.notify import NotifyError, check_notify, send, shown
-from parsers.alerts import breaking_alert, describe_watch, repeat_note, watch_alert
-from parsers.entities import entity_names
-from parsers.watches import WatchQuery, parse_watch_query, words_as_written
-from warehouse.alerts import (
+from silkwatch.flows.config import EMAIL_TARGET, Config, ConfigError, WatchConfig
+from silkwatch.flows.notify import NotifyError, check_notify, send, shown
+from silkwatch.parsers.alerts import breaking_alert, describe_watch, repeat_note, watch_alert
+from silkwatch.parsers.entities import entity_names
+from silkwatch.parsers.watches import WatchQuery, parse_watch_query, words_as_written
+from silkwatch.warehouse.alerts import (
     alerts_to_send,
     articles_by_id,
     breaking_candidates,
@@ -32,9 +32,9 @@ from warehouse.alerts import (
     save_findings,
     unchecked_articles,
 )
-from warehouse.clock import utc_now
-from warehouse.db import open_warehouse
-from warehouse.faults import fault_point
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.faults import fault_point
 
 
 @dataclass

@@ -21,21 +21,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from flows import stopping
-from flows.config import Config
-from flows.feeds import PageBatch
-from flows.fetch import FetchResult, HostLimiter, fetch, make_client, policy_from_config
-from flows.pages import PagePool
-from flows.pipeline import PAGE_BATCH_SIZE, cluster_after_load, fetch_pages_task, save_batch_task
-from flows.robots import RobotsCache, skipped_row
-from flows.steps import flow, quote, task
-from parsers.feeds import FeedEntry
-from parsers.sitemaps import MAX_SITEMAP_BYTES, SitemapError, parse_sitemap
-from parsers.warc import ArchivedPage, WarcError, archived_pages, starts_as_warc
-from warehouse.clock import utc_now
-from warehouse.db import open_warehouse
-from warehouse.load import finish_run, save_fetch_log, start_run
-from warehouse.sources import (
+from silkwatch.flows import stopping
+from silkwatch.flows.config import Config
+from silkwatch.flows.feeds import PageBatch
+from silkwatch.flows.fetch import FetchResult, HostLimiter, fetch, make_client, policy_from_config
+from silkwatch.flows.pages import PagePool
+from silkwatch.flows.pipeline import PAGE_BATCH_SIZE, cluster_after_load, fetch_pages_task, save_batch_task
+from silkwatch.flows.robots import RobotsCache, skipped_row
+from silkwatch.flows.steps import flow, quote, task
+from silkwatch.parsers.feeds import FeedEntry
+from silkwatch.parsers.sitemaps import MAX_SITEMAP_BYTES, SitemapError, parse_sitemap
+from silkwatch.parsers.warc import ArchivedPage, WarcError, archived_pages, starts_as_warc
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.load import finish_run, save_fetch_log, start_run
+from silkwatch.warehouse.sources import (
     Backfill,
     finish_backfill,
     list_urls,

@@ -30,8 +30,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from flows import stopping
-from flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
+from silkwatch.flows import stopping
+from silkwatch.flows.config import PERIODS, Config, ConfigError, FeedListError, load_config
 
 EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_BUSY = 1, 2, 75
 
@@ -96,22 +96,22 @@ def _guarded(fn, *args, **kwargs):
 # The errors a command reports in one line, imported only when one is raised: a command imports
 # only the modules it uses (`silkwatch query` reads no seeds and no rules).
 def _busy() -> type:
-    from warehouse.db import WarehouseBusy
+    from silkwatch.warehouse.db import WarehouseBusy
 
     return WarehouseBusy
 
 
 def _bad_input() -> tuple[type, ...]:
-    from flows.ingest import SeedDirError
-    from parsers.classify import RulesError as TopicRulesError
-    from parsers.clean import RulesError as CleanRulesError
-    from warehouse.db import WarehouseError
+    from silkwatch.flows.ingest import SeedDirError
+    from silkwatch.parsers.classify import RulesError as TopicRulesError
+    from silkwatch.parsers.clean import RulesError as CleanRulesError
+    from silkwatch.warehouse.db import WarehouseError
 
     return (ConfigError, SeedDirError, FeedListError, WarehouseError, TopicRulesError, CleanRulesError)
 
 
 def _print_ingest(summary) -> None:
-    from parsers.urls import error_kind
+    from silkwatch.parsers.urls import error_kind
 
     table = Table(title=f"silkwatch run {summary.run_id}", show_header=False, title_justify="left")
     table.add_row("seed files read", str(summary.seeds_read))
@@ -155,7 +155,7 @@ def _print_ingest(summary) -> None:
 def _writing(cfg: Config, command: str):
     """The warehouse's writer lock for a writing command: another writer makes it wait up to
     [warehouse] lock_wait_seconds, then exit 75 naming the holder (warehouse/lock.py)."""
-    from warehouse.lock import writer_lock
+    from silkwatch.warehouse.lock import writer_lock
 
     return writer_lock(cfg.warehouse_path, cfg.lock_wait_seconds, command)
 
@@ -164,7 +164,7 @@ def _writing(cfg: Config, command: str):
 def _rewriting(cfg: Config, command: str, status: str) -> Iterator:
     """A whole-warehouse rewrite (reindex, reclassify, recluster): the writer lock, the warehouse
     open for writing, and a status line while it works."""
-    from warehouse.db import open_warehouse
+    from silkwatch.warehouse.db import open_warehouse
 
     with _writing(cfg, command), open_warehouse(cfg.warehouse_path) as con, console.status(status):
         yield con
@@ -196,13 +196,13 @@ PrefectOption = Annotated[
 def _run(
     config: Config, period: str | None, write_report: bool, include_feeds: bool = True, prefect: bool = False
 ) -> None:
-    from flows.notify import check_notify
+    from silkwatch.flows.notify import check_notify
 
     check_notify(config)  # a malformed notify URL: exit 2 naming the watch, before anything is read or sent
     command = "run" if write_report else "ingest"
     with stopping.stop_on_signals():  # Ctrl-C and SIGTERM stop the run (flows/stopping.py), a second one at once
-        from flows.pipeline import run_flow, stopped_while
-        from flows.runners import flow_call
+        from silkwatch.flows.pipeline import run_flow, stopped_while
+        from silkwatch.flows.runners import flow_call
 
         with _writing(config, command), console.status("ingesting seeds and feeds, cleaning, classifying, loading…"):
             if stopping.stop_requested():
@@ -247,8 +247,8 @@ def ingest(
 
 
 def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool, prefect: bool) -> None:
-    from flows.pipeline import digest_flow
-    from flows.runners import flow_call
+    from silkwatch.flows.pipeline import digest_flow
+    from silkwatch.flows.runners import flow_call
 
     with _writing(cfg, "digest"), console.status("building the digest…"):
         summary, _ = flow_call(digest_flow, cfg, cfg, period, out, email=email, force=force,
@@ -303,7 +303,7 @@ def serve(config: ConfigOption = None) -> None:
     cfg = _config(config)
 
     def _serve() -> None:
-        from deployments.serve import serve_deployments
+        from silkwatch.deployments.serve import serve_deployments
 
         sched = cfg.schedule
         console.print(
@@ -342,8 +342,8 @@ def print_records(fmt: OutputFormat, data, header: list[str], rows, table) -> No
 def _query(cfg: Config, sql: str, fmt: OutputFormat) -> None:
     import duckdb
 
-    from warehouse.db import open_warehouse
-    from warehouse.readonly import ReadOnlyViolation, check_reading_sql, lock_down
+    from silkwatch.warehouse.db import open_warehouse
+    from silkwatch.warehouse.readonly import ReadOnlyViolation, check_reading_sql, lock_down
 
     with open_warehouse(cfg.warehouse_path, read_only=True) as con:
         try:
@@ -391,8 +391,8 @@ def _parse_day(value: str | None, name: str) -> datetime | None:
 
 
 def _search(cfg: Config, query: str, fmt: OutputFormat, limit: int, **filters) -> None:
-    from warehouse.db import open_warehouse
-    from warehouse.search import run_search
+    from silkwatch.warehouse.db import open_warehouse
+    from silkwatch.warehouse.search import run_search
 
     mark = ("[bold yellow]", "[/]") if fmt is OutputFormat.table else ("**", "**")
     with open_warehouse(cfg.warehouse_path, read_only=True) as con:
@@ -451,7 +451,7 @@ def _check_topic(cfg: Config, topic: str | None) -> None:
 def _reindex(cfg: Config) -> None:
     import time
 
-    from warehouse.search import index_pending
+    from silkwatch.warehouse.search import index_pending
 
     started = time.perf_counter()
     with _rewriting(cfg, "reindex", "rebuilding the search index…") as con:
@@ -467,8 +467,8 @@ def reindex(config: ConfigOption = None) -> None:
 
 
 def _reclassify(cfg: Config) -> None:
-    from flows.reclassify import reclassify
-    from warehouse.clustering import cluster_pending
+    from silkwatch.flows.reclassify import reclassify
+    from silkwatch.warehouse.clustering import cluster_pending
 
     rules = cfg.topic_rules()
     with _rewriting(cfg, "reclassify", "re-labelling the stored articles…") as con:
@@ -491,7 +491,7 @@ def reclassify(config: ConfigOption = None) -> None:
 def _recluster(cfg: Config) -> None:
     import time
 
-    from warehouse.clustering import cluster_pending
+    from silkwatch.warehouse.clustering import cluster_pending
 
     started = time.perf_counter()
     with _rewriting(cfg, "recluster", "re-clustering the stored articles…") as con:
@@ -509,9 +509,9 @@ def recluster(config: ConfigOption = None) -> None:
 
 
 def _stories(cfg: Config, since: datetime | None, min_articles: int, limit: int, fmt: OutputFormat) -> None:
-    from parsers.english_line import english_line
-    from warehouse.db import open_warehouse
-    from warehouse.stories import label_texts, list_stories
+    from silkwatch.parsers.english_line import english_line
+    from silkwatch.warehouse.db import open_warehouse
+    from silkwatch.warehouse.stories import label_texts, list_stories
 
     with open_warehouse(cfg.warehouse_path, read_only=True) as con:
         rows = list_stories(con, since, min_articles, limit)
@@ -558,8 +558,8 @@ class By(StrEnum):
 
 def _trend_subject(cfg: Config, con, entity: str | None, topic: str | None, story: str | None) -> tuple:
     """(kind, key, label) of the subject asked for; an unknown one is exit 2 naming it."""
-    from parsers.entities import entity_names
-    from parsers.tokenize import alias_groups, terms
+    from silkwatch.parsers.entities import entity_names
+    from silkwatch.parsers.tokenize import alias_groups, terms
 
     given = [(k, v) for k, v in (("entity", entity), ("topic", topic), ("story", story)) if v is not None]
     if len(given) > 1:
@@ -586,9 +586,9 @@ def _trend_subject(cfg: Config, con, entity: str | None, topic: str | None, stor
 def _trends(cfg: Config, entity, topic, story, by: str, since: datetime | None, fmt: OutputFormat) -> None:
     from datetime import UTC, timedelta
 
-    from flows.trends import trend
-    from parsers.trends import TrendTest
-    from warehouse.db import open_warehouse
+    from silkwatch.flows.trends import trend
+    from silkwatch.parsers.trends import TrendTest
+    from silkwatch.warehouse.db import open_warehouse
 
     now = datetime.now(UTC).replace(tzinfo=None)
     since = since or now - (timedelta(days=27) if by == "day" else timedelta(weeks=25))
@@ -640,7 +640,7 @@ def trends_command(
 def _export(cfg: Config, folder: Path) -> None:
     import time
 
-    from warehouse.export import export_parquet
+    from silkwatch.warehouse.export import export_parquet
 
     started = time.perf_counter()
     with console.status(f"exporting the warehouse to {folder}…"):
@@ -671,7 +671,7 @@ def export(
 
 
 def _check(cfg: Config) -> None:
-    from warehouse.db import check_integrity, open_warehouse
+    from silkwatch.warehouse.db import check_integrity, open_warehouse
 
     # the writer lock: no run is in progress, so a run left 'running' is one that was killed and not yet marked
     with _writing(cfg, "check"), open_warehouse(cfg.warehouse_path, read_only=True) as con:
@@ -696,9 +696,9 @@ app.add_typer(feeds_app, name="feeds")
 
 
 def _feed_rows(cfg: Config) -> tuple[list[dict], dict[str, dict]]:
-    from flows.feeds import load_feed_list
-    from warehouse.db import open_warehouse
-    from warehouse.feeds import feed_states
+    from silkwatch.flows.feeds import load_feed_list
+    from silkwatch.warehouse.db import open_warehouse
+    from silkwatch.warehouse.feeds import feed_states
 
     feeds = load_feed_list(cfg.feeds_file)
     states: dict[str, dict] = {}
@@ -746,7 +746,7 @@ def _feeds_list(cfg: Config) -> None:
 
 def _poll_text(feed: dict, state: dict) -> str:
     """How often the feed is checked, and why (the last check's plan, or the feed list's interval)."""
-    from parsers.polling import describe_interval
+    from silkwatch.parsers.polling import describe_interval
 
     if feed["interval"] is not None:
         return f"{describe_interval(feed['interval'])}: interval set in the feed list"
@@ -766,13 +766,13 @@ def _feeds_check(cfg: Config, only: str | None) -> None:
 
 
 def _check_feeds(cfg: Config, only: str | None) -> None:
-    from flows.feeds import check_feed, load_feed_list, poll_plans
-    from flows.fetch import HostLimiter, policy_from_config
-    from warehouse.clock import utc_now
-    from warehouse.db import open_warehouse
-    from warehouse.feeds import feed_states, record_feed_check, sync_feeds
-    from warehouse.load import save_fetch_log
-    from warehouse.sources import schedule_feeds
+    from silkwatch.flows.feeds import check_feed, load_feed_list, poll_plans
+    from silkwatch.flows.fetch import HostLimiter, policy_from_config
+    from silkwatch.warehouse.clock import utc_now
+    from silkwatch.warehouse.db import open_warehouse
+    from silkwatch.warehouse.feeds import feed_states, record_feed_check, sync_feeds
+    from silkwatch.warehouse.load import save_fetch_log
+    from silkwatch.warehouse.sources import schedule_feeds
 
     feeds = [f for f in load_feed_list(cfg.feeds_file) if only in (None, f["url"])]
     if only and not feeds:
@@ -826,10 +826,10 @@ def _feeds_add(cfg: Config, url: str, name: str | None, language: str | None, pi
 
 
 def _add_feed(cfg: Config, url: str, name: str | None, language: str | None, pick: int | None = None) -> None:
-    from flows.discover import NoFeedFound, discover_feeds
-    from flows.feeds import append_feed, load_feed_list
-    from flows.fetch import policy_from_config
-    from parsers.urls import canonical_url
+    from silkwatch.flows.discover import NoFeedFound, discover_feeds
+    from silkwatch.flows.feeds import append_feed, load_feed_list
+    from silkwatch.flows.fetch import policy_from_config
+    from silkwatch.parsers.urls import canonical_url
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -877,9 +877,9 @@ def feeds_add(
 
 
 def _feeds_import(cfg: Config, path: Path) -> None:
-    from flows.feeds import append_feed, load_feed_list
-    from parsers.opml import OpmlError, parse_opml
-    from parsers.urls import canonical_url
+    from silkwatch.flows.feeds import append_feed, load_feed_list
+    from silkwatch.parsers.opml import OpmlError, parse_opml
+    from silkwatch.parsers.urls import canonical_url
 
     try:
         listed = parse_opml(path.read_bytes())
@@ -917,9 +917,9 @@ def feeds_import(
 
 
 def _feeds_export(cfg: Config, out: Path | None) -> None:
-    from flows.feeds import load_feed_list
-    from parsers.opml import write_opml
-    from warehouse.clock import utc_now
+    from silkwatch.flows.feeds import load_feed_list
+    from silkwatch.parsers.opml import write_opml
+    from silkwatch.warehouse.clock import utc_now
 
     data = write_opml(load_feed_list(cfg.feeds_file), "silkwatch feeds", utc_now())
     if out is None:
@@ -954,8 +954,8 @@ def _backfill(
         if not path.is_file():
             raise fail(f"{path}: no such file", EXIT_BAD_INPUT)
     with stopping.stop_on_signals():
-        from flows.backfill import BackfillInputError, backfill_flow, check_warc_files
-        from flows.runners import flow_call
+        from silkwatch.flows.backfill import BackfillInputError, backfill_flow, check_warc_files
+        from silkwatch.flows.runners import flow_call
 
         try:
             check_warc_files(warcs)  # before the flow: bad input is one line, not a failed flow run
@@ -1029,9 +1029,9 @@ app.add_typer(watch_app, name="watch")
 
 
 def _watch_list(cfg: Config) -> None:
-    from flows.notify import check_notify, shown
-    from warehouse.alerts import breaking_count, delivery_stats, hit_counts
-    from warehouse.db import open_warehouse
+    from silkwatch.flows.notify import check_notify, shown
+    from silkwatch.warehouse.alerts import breaking_count, delivery_stats, hit_counts
+    from silkwatch.warehouse.db import open_warehouse
 
     check_notify(cfg)
     hits, deliveries, breaking = {}, {}, (0, None)
@@ -1056,7 +1056,7 @@ def _watch_list(cfg: Config) -> None:
 
 
 def _watch_text(watch) -> str:
-    from parsers.alerts import describe_watch
+    from silkwatch.parsers.alerts import describe_watch
 
     return describe_watch(watch.query, watch.topics, watch.entities, watch.languages, watch.sources)
 
@@ -1078,9 +1078,9 @@ def watch_list(config: ConfigOption = None) -> None:
 
 
 def _watch_test(cfg: Config, name: str, limit: int, fmt: OutputFormat) -> None:
-    from flows.alerts import watch_matches
-    from flows.notify import check_notify, shown
-    from warehouse.db import open_warehouse
+    from silkwatch.flows.alerts import watch_matches
+    from silkwatch.flows.notify import check_notify, shown
+    from silkwatch.warehouse.db import open_warehouse
 
     watch = next((w for w in cfg.watches if w.name == name), None)
     if watch is None:

@@ -237,7 +237,7 @@ class Config:
 
     def topic_rules(self):
         """The topic rules this config classifies with (``parsers.classify.topic_ruleset``)."""
-        from parsers.classify import topic_ruleset
+        from silkwatch.parsers.classify import topic_ruleset
 
         return topic_ruleset(self.topics_file)
 
@@ -326,7 +326,7 @@ def config_from_dict(data: dict, base: Path, source: Path | None = None) -> Conf
 
 
 def _topic_names(where: str, topics_file: Path | None) -> tuple[str, ...]:
-    from parsers.classify import RulesError, topic_ruleset
+    from silkwatch.parsers.classify import RulesError, topic_ruleset
 
     try:
         return topic_ruleset(topics_file).names
@@ -356,8 +356,8 @@ def _watches(where: str, tables: object, topics: tuple[str, ...], recipients: tu
 
 
 def _watch(where: str, number: int, table: object, topics: tuple[str, ...], recipients: tuple[str, ...]) -> WatchConfig:
-    from parsers.entities import default_registry
-    from parsers.watches import WatchQueryError, parse_watch_query
+    from silkwatch.parsers.entities import default_registry
+    from silkwatch.parsers.watches import WatchQueryError, parse_watch_query
 
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [[watch]] number {number} must be a table")

@@ -16,16 +16,22 @@ from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from flows.trends import CHART_SUBJECTS, rising
-from parsers.classify import PALETTE, Ruleset, default_ruleset
-from parsers.digest import MAX_PER_TOPIC, PERIOD_LENGTH, build_context, digest_filename, period_bounds
-from warehouse.clock import utc_now
-from warehouse.db import open_warehouse
-from warehouse.faults import fault_point
-from warehouse.feeds import feed_health
-from warehouse.load import save_digest
-from warehouse.queries import daily_topic_counts, digest_articles, digest_record, previous_digest, topic_counts
-from warehouse.stories import digest_stories
+from silkwatch.flows.trends import CHART_SUBJECTS, rising
+from silkwatch.parsers.classify import PALETTE, Ruleset, default_ruleset
+from silkwatch.parsers.digest import MAX_PER_TOPIC, PERIOD_LENGTH, build_context, digest_filename, period_bounds
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.faults import fault_point
+from silkwatch.warehouse.feeds import feed_health
+from silkwatch.warehouse.load import save_digest
+from silkwatch.warehouse.queries import (
+    daily_topic_counts,
+    digest_articles,
+    digest_record,
+    previous_digest,
+    topic_counts,
+)
+from silkwatch.warehouse.stories import digest_stories
 
 CHART_DAYS = 7
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
@@ -41,7 +47,7 @@ def _env(autoescape: bool):
 
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(
-            lambda name: resources.files("flows").joinpath(f"templates/{name}").read_text("utf-8")
+            lambda name: resources.files("silkwatch.flows").joinpath(f"templates/{name}").read_text("utf-8")
         ),
         trim_blocks=True,
         lstrip_blocks=True,

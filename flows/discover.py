@@ -7,13 +7,13 @@ from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from flows.feeds import FeedOutcome, check_feed
-from flows.fetch import FetchPolicy, HostLimiter, fetch, make_client
-from parsers.decode import decode
-from parsers.discovery import common_feed_urls, linked_feeds
-from parsers.feeds import FeedError, parse_feed
-from parsers.text import detect_language
-from parsers.urls import canonical_url
+from silkwatch.flows.feeds import FeedOutcome, check_feed
+from silkwatch.flows.fetch import FetchPolicy, HostLimiter, fetch, make_client
+from silkwatch.parsers.decode import decode
+from silkwatch.parsers.discovery import common_feed_urls, linked_feeds
+from silkwatch.parsers.feeds import FeedError, parse_feed
+from silkwatch.parsers.text import detect_language
+from silkwatch.parsers.urls import canonical_url
 
 
 class NoFeedFound(ValueError):

@@ -16,11 +16,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from flows.config import EmailConfig
-from warehouse.clock import utc_now
-from warehouse.db import open_warehouse
-from warehouse.load import record_send
-from warehouse.queries import digest_record, digests_to_send
+from silkwatch.flows.config import EmailConfig
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.load import record_send
+from silkwatch.warehouse.queries import digest_record, digests_to_send
 
 PASSWORD_ENV = "SILKWATCH_SMTP_PASSWORD"  # noqa: S105 - the name of the variable, not a password
 SMTP_TIMEOUT = 30

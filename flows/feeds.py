@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flows import stopping
-from flows.config import FeedListError
-from flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, make_client
-from parsers.dates import is_zone_name
-from parsers.feeds import FeedEntry, FeedError, parse_feed
-from parsers.polling import parse_interval, poll_plan
+from silkwatch.flows import stopping
+from silkwatch.flows.config import FeedListError
+from silkwatch.flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, make_client
+from silkwatch.parsers.dates import is_zone_name
+from silkwatch.parsers.feeds import FeedEntry, FeedError, parse_feed
+from silkwatch.parsers.polling import parse_interval, poll_plan
 
 
 def load_feed_list(path: Path) -> list[dict]:

@@ -36,11 +36,11 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
-from flows import stopping
-from flows.addresses import AddressRefused, PinnedTransport, Resolver, system_resolver
-from flows.config import FetchSection
-from warehouse.clock import utc_now
-from warehouse.load import fetch_log_row
+from silkwatch.flows import stopping
+from silkwatch.flows.addresses import AddressRefused, PinnedTransport, Resolver, system_resolver
+from silkwatch.flows.config import FetchSection
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.load import fetch_log_row
 
 USER_AGENT = "silkwatch/0.1 (news monitoring of China-Central Asia affairs; +https://pypi.org/project/silkwatch/)"
 RETRY_STATUSES = {500, 502, 503, 504, 429}

@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from parsers.classify import Ruleset, classify_topics
-from parsers.rows import copy_to_row
-from parsers.seeds import SeedError, decode_seed, parse_seed
-from warehouse.clock import utc_now
-from warehouse.clustering import cluster_pending
-from warehouse.db import open_warehouse
-from warehouse.faults import fault_point
-from warehouse.feeds import settle_pending_entries
-from warehouse.load import SaveResult, batch_table, fetch_log_row, save_batch, save_fetch_log
-from warehouse.neardup import near_duplicates
-from warehouse.search import index_pending
-from warehouse.tx import transaction
+from silkwatch.parsers.classify import Ruleset, classify_topics
+from silkwatch.parsers.rows import copy_to_row
+from silkwatch.parsers.seeds import SeedError, decode_seed, parse_seed
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.clustering import cluster_pending
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.faults import fault_point
+from silkwatch.warehouse.feeds import settle_pending_entries
+from silkwatch.warehouse.load import SaveResult, batch_table, fetch_log_row, save_batch, save_fetch_log
+from silkwatch.warehouse.neardup import near_duplicates
+from silkwatch.warehouse.search import index_pending
+from silkwatch.warehouse.tx import transaction
 
 MAX_SEED_BYTES = 5 * 1024 * 1024  # a seed is one article; anything larger is not
 

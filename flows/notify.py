@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from flows.config import EMAIL_TARGET, Config, ConfigError, EmailConfig
+from silkwatch.flows.config import EMAIL_TARGET, Config, ConfigError, EmailConfig
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -85,7 +85,7 @@ def shown(target: str) -> str:
 def send(target: str, title: str, body: str, email: EmailConfig) -> None:
     """Deliver one message to one target; NotifyError says why it failed."""
     if target == EMAIL_TARGET:
-        from flows.email import EmailError, send_message, text_message
+        from silkwatch.flows.email import EmailError, send_message, text_message
 
         try:
             send_message(text_message(title, body, email), email)

@@ -28,12 +28,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from flows import stopping
-from flows.feeds import PageBatch
-from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, fetch_as_completed
-from parsers.feeds import FeedEntry
-from parsers.pages import PageOutcome, page_outcome
-from warehouse.faults import fault_point
+from silkwatch.flows import stopping
+from silkwatch.flows.feeds import PageBatch
+from silkwatch.flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, fetch_as_completed
+from silkwatch.parsers.feeds import FeedEntry
+from silkwatch.parsers.pages import PageOutcome, page_outcome
+from silkwatch.warehouse.faults import fault_point
 
 CHUNK = 8  # pages per hand-over to a worker: large enough to amortise pickling, small enough to keep both busy
 CRASHED = "extraction crashed its worker process"

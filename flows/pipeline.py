@@ -21,20 +21,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows import stopping
-from flows.alerts import AlertSummary, check_and_alert
-from flows.config import Config, EmailConfig
-from flows.feeds import FeedChecks, FeedOutcome, PageBatch, entry_from_json, entry_to_json, load_feed_list, poll_plans
-from flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
-from flows.ingest import Batch, SeedText, cluster_stories, prepare_seeds, read_seeds, save_rows
-from flows.pages import PagePool, fetch_pages
-from flows.steps import cancelled, flow, in_prefect_run, quote, task
-from parsers.classify import topic_ruleset
-from parsers.digest import MAX_PER_TOPIC
-from warehouse.clock import utc_now
-from warehouse.db import open_warehouse
-from warehouse.faults import fault_point
-from warehouse.feeds import (
+from silkwatch.flows import stopping
+from silkwatch.flows.alerts import AlertSummary, check_and_alert
+from silkwatch.flows.config import Config, EmailConfig
+from silkwatch.flows.feeds import (
+    FeedChecks,
+    FeedOutcome,
+    PageBatch,
+    entry_from_json,
+    entry_to_json,
+    load_feed_list,
+    poll_plans,
+)
+from silkwatch.flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
+from silkwatch.flows.ingest import Batch, SeedText, cluster_stories, prepare_seeds, read_seeds, save_rows
+from silkwatch.flows.pages import PagePool, fetch_pages
+from silkwatch.flows.steps import cancelled, flow, in_prefect_run, quote, task
+from silkwatch.parsers.classify import topic_ruleset
+from silkwatch.parsers.digest import MAX_PER_TOPIC
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.faults import fault_point
+from silkwatch.warehouse.feeds import (
     add_pending_entries,
     feed_states,
     known_source_urls,
@@ -43,17 +51,17 @@ from warehouse.feeds import (
     record_feed_check,
     sync_feeds,
 )
-from warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
-from warehouse.sources import schedule_feeds
-from warehouse.tx import transaction
+from silkwatch.warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
+from silkwatch.warehouse.sources import schedule_feeds
+from silkwatch.warehouse.tx import transaction
 
 if TYPE_CHECKING:
     from prefect.futures import PrefectFuture
     from prefect.states import State
 
-    from flows.digest import DigestResult
-    from flows.email import SendOutcome
-    from flows.steps import LocalFuture, Stopped
+    from silkwatch.flows.digest import DigestResult
+    from silkwatch.flows.email import SendOutcome
+    from silkwatch.flows.steps import LocalFuture, Stopped
 
 BATCH_SIZE = 500  # article copies per prepare/save task
 # pages per fetch+extract task (the crash tests set small batches through the environment)
@@ -134,7 +142,9 @@ def write_digest_task(
     db_path: Path, digest_dir: Path, period: str, now, out=None, force=False, max_per_topic: int = MAX_PER_TOPIC,
     topics_file: Path | None = None,
 ) -> DigestResult:  # fmt: skip
-    from flows.digest import write_digest  # the templates and charts: imported by the runs that write a digest
+    from silkwatch.flows.digest import (
+        write_digest,  # the templates and charts: imported by the runs that write a digest
+    )
 
     result = write_digest(db_path, digest_dir, period, now, out=out, force=force, max_per_topic=max_per_topic,
                           ruleset=topic_ruleset(topics_file))  # fmt: skip
@@ -157,14 +167,14 @@ def alerts_task(config: Config, run_id: str) -> AlertSummary:
 
 @task(name="send-digest", retries=1, retry_delay_seconds=30)
 def send_digest_task(db_path: Path, email: EmailConfig, digest_id: str, force: bool = False) -> SendOutcome:
-    from flows.email import send_digest
+    from silkwatch.flows.email import send_digest
 
     return send_digest(db_path, email, digest_id, force=force)
 
 
 @task(name="retry-failed-sends")
 def retry_sends_task(db_path: Path, email: EmailConfig) -> list[SendOutcome]:
-    from flows.email import retry_failed_sends
+    from silkwatch.flows.email import retry_failed_sends
 
     return retry_failed_sends(db_path, email)
 

@@ -6,13 +6,13 @@ from dataclasses import asdict
 
 import duckdb
 
-from parsers.classify import Ruleset, classify_topics, default_ruleset
-from parsers.entities import tag_entities
-from parsers.rows import topic_rows
-from warehouse.clock import utc_now
-from warehouse.load import replace_labels
-from warehouse.queries import article_ids, topic_labels
-from warehouse.search import article_texts
+from silkwatch.parsers.classify import Ruleset, classify_topics, default_ruleset
+from silkwatch.parsers.entities import tag_entities
+from silkwatch.parsers.rows import topic_rows
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.load import replace_labels
+from silkwatch.warehouse.queries import article_ids, topic_labels
+from silkwatch.warehouse.search import article_texts
 
 BATCH = 5_000
 

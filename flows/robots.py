@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlsplit
 
-from flows.fetch import FetchPolicy, HostLimiter, fetch, make_client
-from parsers.robots import RobotsRules, robots_rules
-from warehouse.clock import utc_now
-from warehouse.load import fetch_log_row
+from silkwatch.flows.fetch import FetchPolicy, HostLimiter, fetch, make_client
+from silkwatch.parsers.robots import RobotsRules, robots_rules
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.load import fetch_log_row
 
 
 class RobotsCache:

@@ -16,7 +16,7 @@ import contextvars
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from flows.config import Config, ConfigError
+from silkwatch.flows.config import Config, ConfigError
 
 DASK_THREADS_PER_WORKER = 4  # feed checks and page batches wait on the network more than they compute
 
@@ -114,7 +114,7 @@ def flow_call(flow, config: Config, *args, prefect: bool, **kwargs):
         return state.result(), None
 
     def without_prefect():
-        from flows.steps import Stopped, run_local
+        from silkwatch.flows.steps import Stopped, run_local
 
         value = run_local(flow, local_runner_for(config), *args, **kwargs)
         return (value.data, value.message) if isinstance(value, Stopped) else (value, None)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows import stopping
-from flows.config import Config, load_config
-from flows.notify import check_notify
-from flows.pipeline import digest_flow, run_flow
-from flows.runners import with_task_runner
-from warehouse.db import WarehouseBusy
-from warehouse.lock import writer_lock
+from silkwatch.flows import stopping
+from silkwatch.flows.config import Config, load_config
+from silkwatch.flows.notify import check_notify
+from silkwatch.flows.pipeline import digest_flow, run_flow
+from silkwatch.flows.runners import with_task_runner
+from silkwatch.warehouse.db import WarehouseBusy
+from silkwatch.warehouse.lock import writer_lock
 
 
 def _scheduled_wait(config: Config) -> float:

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from parsers.classify import Ruleset
-from parsers.entities import entity_names
-from parsers.trends import Assessment, TrendTest, assess
-from warehouse.trends import observed_since, period_counts, subject_period_counts
+from silkwatch.parsers.classify import Ruleset
+from silkwatch.parsers.entities import entity_names
+from silkwatch.parsers.trends import Assessment, TrendTest, assess
+from silkwatch.warehouse.trends import observed_since, period_counts, subject_period_counts
 
 LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7)}
 MAX_RISING = 6  # entries in the digest's "Rising" section (the most significant first)

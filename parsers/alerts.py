@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from parsers.english_line import english_line
+from silkwatch.parsers.english_line import english_line
 
 MAX_ARTICLES = 20  # listed in one message; the rest are counted (every one is recorded as a hit)
 

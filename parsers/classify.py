@@ -19,8 +19,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
-from parsers.model import Match, TopicLabel
-from parsers.text import unify_punctuation
+from silkwatch.parsers.model import Match, TopicLabel
+from silkwatch.parsers.text import unify_punctuation
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # A topic's name is stored, shown, typed on the command line and written into SQL the digest prints:
@@ -126,7 +126,7 @@ def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
 
 def builtin_rules() -> dict:
     """The built-in rules file (parsers/rules/topics.toml), parsed."""
-    return tomllib.loads(resources.files("parsers").joinpath("rules/topics.toml").read_text("utf-8"))
+    return tomllib.loads(resources.files("silkwatch.parsers").joinpath("rules/topics.toml").read_text("utf-8"))
 
 
 @cache

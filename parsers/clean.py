@@ -18,8 +18,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from parsers.measure import REPEATED_LINE_MAX_WORDS, TEASER_MIN_WORDS, word_count
-from parsers.text import collapse_whitespace, line_key, normalise_text
+from silkwatch.parsers.measure import REPEATED_LINE_MAX_WORDS, TEASER_MIN_WORDS, word_count
+from silkwatch.parsers.text import collapse_whitespace, line_key, normalise_text
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class RulesError(ValueError):
 def load_line_rules(path: Path | None = None) -> tuple[LineRule, ...]:
     """Read boilerplate line rules from a TOML file (default: the packaged rules)."""
     if path is None:
-        raw = resources.files("parsers").joinpath("rules/boilerplate.toml").read_text("utf-8")
+        raw = resources.files("silkwatch.parsers").joinpath("rules/boilerplate.toml").read_text("utf-8")
         where = "parsers/rules/boilerplate.toml"
     else:
         raw, where = path.read_text("utf-8"), str(path)

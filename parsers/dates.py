@@ -51,7 +51,7 @@ class StatedDate:
 
 @cache
 def date_rules() -> dict:
-    return tomllib.loads(resources.files("parsers").joinpath("rules/dates.toml").read_text("utf-8"))
+    return tomllib.loads(resources.files("silkwatch.parsers").joinpath("rules/dates.toml").read_text("utf-8"))
 
 
 @cache

@@ -72,7 +72,7 @@ WINDOWS_1252 = Encoding("windows-1252", "cp1252")
 
 @cache
 def _labels() -> dict[str, Encoding]:
-    data = tomllib.loads(resources.files("parsers").joinpath("rules/encodings.toml").read_text("utf-8"))
+    data = tomllib.loads(resources.files("silkwatch.parsers").joinpath("rules/encodings.toml").read_text("utf-8"))
     return {label: Encoding(item["name"], item["codec"]) for item in data["encoding"] for label in item["labels"]}
 
 

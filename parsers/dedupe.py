@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from parsers.text import normalise_text
+from silkwatch.parsers.text import normalise_text
 
 
 def content_hash(text: str) -> str:

@@ -11,10 +11,10 @@ import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from parsers.classify import Ruleset
-from parsers.english_line import english_line
-from parsers.trends import TrendTest
-from parsers.urls import error_kind
+from silkwatch.parsers.classify import Ruleset
+from silkwatch.parsers.english_line import english_line
+from silkwatch.parsers.trends import TrendTest
+from silkwatch.parsers.urls import error_kind
 
 PERIOD_LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7), "all": None}
 PERIOD_NAME = {"day": "daily", "week": "weekly", "all": "full"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from parsers.entities import Registry, default_registry, tag_entities
+from silkwatch.parsers.entities import Registry, default_registry, tag_entities
 
 # What comes after the topics, in this order: organisations and projects, then places, then people.
 KIND_GROUPS = (("organisation", "initiative", "project"), ("place", "country", "region"), ("person",))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from parsers.text import Translation, unify_punctuation
+from silkwatch.parsers.text import Translation, unify_punctuation
 
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -84,7 +84,7 @@ def load_registry(raw: str) -> Registry:
 @cache
 def default_registry() -> Registry:
     """The registry of ``rules/entities.toml``: the one place that file is read."""
-    return load_registry(resources.files("parsers").joinpath("rules/entities.toml").read_text("utf-8"))
+    return load_registry(resources.files("silkwatch.parsers").joinpath("rules/entities.toml").read_text("utf-8"))
 
 
 def _word_matches(name_word: str, text_word: str) -> bool:

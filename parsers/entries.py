@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from parsers.clean import clean_text
-from parsers.dates import reconcile_dates
-from parsers.dedupe import content_hash
-from parsers.extract import ExtractedPage
-from parsers.feeds import FeedEntry
-from parsers.measure import MIN_SUMMARY_WORDS, TITLE_MAX_COLUMNS, truncate, word_count
-from parsers.model import ArticleCopy
-from parsers.text import detect_language
-from parsers.urls import canonical_url
+from silkwatch.parsers.clean import clean_text
+from silkwatch.parsers.dates import reconcile_dates
+from silkwatch.parsers.dedupe import content_hash
+from silkwatch.parsers.extract import ExtractedPage
+from silkwatch.parsers.feeds import FeedEntry
+from silkwatch.parsers.measure import MIN_SUMMARY_WORDS, TITLE_MAX_COLUMNS, truncate, word_count
+from silkwatch.parsers.model import ArticleCopy
+from silkwatch.parsers.text import detect_language
+from silkwatch.parsers.urls import canonical_url
 
 
 def copy_from_entry(

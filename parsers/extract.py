@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import unescape
 
-from parsers.clean import Removed, clean_text
-from parsers.dates import StatedDate, date_from_url
-from parsers.decode import decode
-from parsers.measure import MIN_PAGE_WORDS, word_count
-from parsers.pagedates import MIN_HEADLINE_CHARS, page_date
-from parsers.text import collapse_whitespace
+from silkwatch.parsers.clean import Removed, clean_text
+from silkwatch.parsers.dates import StatedDate, date_from_url
+from silkwatch.parsers.decode import decode
+from silkwatch.parsers.measure import MIN_PAGE_WORDS, word_count
+from silkwatch.parsers.pagedates import MIN_HEADLINE_CHARS, page_date
+from silkwatch.parsers.text import collapse_whitespace
 
 # Extraction time grows with the markup (about 0.6 s per MB here): a page with more markup than this,
 # scripts and styles aside, is not an article page worth the time. Real article pages have far less.

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import feedparser
 
-from parsers.decode import Decoded, decode, encoding_for
-from parsers.text import collapse_whitespace
-from parsers.urls import canonical_url
+from silkwatch.parsers.decode import Decoded, decode, encoding_for
+from silkwatch.parsers.text import collapse_whitespace
+from silkwatch.parsers.urls import canonical_url
 
 _TAG = re.compile(r"<[^>]+>")
 _BLOCK = re.compile(r"</?(p|br|div|li|h[1-6]|blockquote)\b[^>]*>", re.IGNORECASE)

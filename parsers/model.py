@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parsers.clean import Removed
+from silkwatch.parsers.clean import Removed
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from parsers.measure import CJK_CHARACTER, CJK_CHARS_PER_WORD
-from parsers.text import normalise_text
+from silkwatch.parsers.measure import CJK_CHARACTER, CJK_CHARS_PER_WORD
+from silkwatch.parsers.text import normalise_text
 
 SHINGLE = 4
 CJK_SHINGLE = 6  # characters: the span of 4 words (4 x 1.4 characters, parsers/measure.py); chosen with make eval

@@ -31,9 +31,9 @@ from functools import cache
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
-from parsers.dates import EARLIEST_PLAUSIBLE, StatedDate, date_rules, dates_in_text, parse_stated
-from parsers.decode import decode
-from parsers.text import collapse_whitespace
+from silkwatch.parsers.dates import EARLIEST_PLAUSIBLE, StatedDate, date_rules, dates_in_text, parse_stated
+from silkwatch.parsers.decode import decode
+from silkwatch.parsers.text import collapse_whitespace
 
 BYLINE_MAX_CHARS = 400  # the byline follows the headline closely; further on are sidebars and lists
 LEAD_CHARS = 60  # a dateline opens the main text

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from parsers.classify import classify_topics, topic_ruleset
-from parsers.entries import copy_from_entry
-from parsers.extract import extract_page, page_problem
-from parsers.feeds import FeedEntry
-from parsers.rows import copy_to_row
+from silkwatch.parsers.classify import classify_topics, topic_ruleset
+from silkwatch.parsers.entries import copy_from_entry
+from silkwatch.parsers.extract import extract_page, page_problem
+from silkwatch.parsers.feeds import FeedEntry
+from silkwatch.parsers.rows import copy_to_row
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 PAGE_TRANSIENT_TRIES = 3  # after this many failed fetches of a page, store the feed's summary instead

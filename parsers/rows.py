@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from parsers.dedupe import article_id_for
-from parsers.entities import tag_entities
-from parsers.measure import word_count
-from parsers.model import ArticleCopy
-from parsers.neardup import signature
-from parsers.stories import text_features
-from parsers.text import summarise
-from parsers.tokenize import term_counts
+from silkwatch.parsers.dedupe import article_id_for
+from silkwatch.parsers.entities import tag_entities
+from silkwatch.parsers.measure import word_count
+from silkwatch.parsers.model import ArticleCopy
+from silkwatch.parsers.neardup import signature
+from silkwatch.parsers.stories import text_features
+from silkwatch.parsers.text import summarise
+from silkwatch.parsers.tokenize import term_counts
 
 
 def copy_to_row(copy: ArticleCopy) -> dict:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from parsers.clean import Removed, clean_text, match_line_rule
-from parsers.dates import DatedFrom, check_plausible, outlet_zone, parse_stated, to_utc
-from parsers.decode import Decoded, decode
-from parsers.dedupe import content_hash
-from parsers.measure import HEADLINE_MAX_WORDS, MIN_SEED_WORDS, TITLE_MAX_COLUMNS, truncate, word_count
-from parsers.model import ArticleCopy
-from parsers.text import collapse_whitespace, detect_language, split_sentences
+from silkwatch.parsers.clean import Removed, clean_text, match_line_rule
+from silkwatch.parsers.dates import DatedFrom, check_plausible, outlet_zone, parse_stated, to_utc
+from silkwatch.parsers.decode import Decoded, decode
+from silkwatch.parsers.dedupe import content_hash
+from silkwatch.parsers.measure import HEADLINE_MAX_WORDS, MIN_SEED_WORDS, TITLE_MAX_COLUMNS, truncate, word_count
+from silkwatch.parsers.model import ArticleCopy
+from silkwatch.parsers.text import collapse_whitespace, detect_language, split_sentences
 
 HEADLINE_SEARCH_LINES = 3  # the headline is among the first few non-boilerplate lines, or absent
 _DATELINE = re.compile(r"^\s*(\([^)]{2,40}\)|[A-Z][A-Z .,'-]{2,40}(\([^)]*\))?\s*[-–—:])\s*")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from parsers.urls import canonical_url
+from silkwatch.parsers.urls import canonical_url
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the protocol's limit for one file, uncompressed
 MAX_URLS_PER_SITEMAP = 50_000  # likewise: entries past it are not read

@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 
-from parsers.entities import Mention, default_registry
-from parsers.tokenize import terms
+from silkwatch.parsers.entities import Mention, default_registry
+from silkwatch.parsers.tokenize import terms
 
 _HAS_DIGIT = re.compile(r"\d")
 LEDE_CHARS = 600  # events named in the opening sentences say what the article reports
@@ -94,7 +94,7 @@ def load_rules(raw: str) -> StoryRules:
 
 @cache
 def default_rules() -> StoryRules:
-    return load_rules(resources.files("parsers").joinpath("rules/events.toml").read_text("utf-8"))
+    return load_rules(resources.files("silkwatch.parsers").joinpath("rules/events.toml").read_text("utf-8"))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections import Counter
 
-from parsers.measure import SUMMARY_MAX_COLUMNS, columns, is_wide, truncate
+from silkwatch.parsers.measure import SUMMARY_MAX_COLUMNS, columns, is_wide, truncate
 
 
 class Translation:

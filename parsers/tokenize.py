@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
-from parsers.entities import default_registry, tag_entities
-from parsers.measure import SNIPPET_COLUMNS, columns
+from silkwatch.parsers.entities import default_registry, tag_entities
+from silkwatch.parsers.measure import SNIPPET_COLUMNS, columns
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+|[^\W\d_][\w'’-]*[^\W_]|[^\W_]+")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")

@@ -15,7 +15,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 @cache
 def _variants() -> dict:
-    return tomllib.loads(resources.files("parsers").joinpath("rules/url_variants.toml").read_text("utf-8"))
+    return tomllib.loads(resources.files("silkwatch.parsers").joinpath("rules/url_variants.toml").read_text("utf-8"))
 
 
 def _strip_edition(host: str, path: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from typing import BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from parsers.urls import canonical_url
+from silkwatch.parsers.urls import canonical_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_RECORD_BYTES = 10 * 1024 * 1024  # a larger page body is not an article (the fetcher's cap, likewise)

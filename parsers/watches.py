@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from parsers.text import unify_punctuation
-from parsers.tokenize import alias_groups, normalise_token, terms
+from silkwatch.parsers.text import unify_punctuation
+from silkwatch.parsers.tokenize import alias_groups, normalise_token, terms
 
 _PHRASE = re.compile(r'"([^"]+)"')
 _HAN = re.compile(r"[\u3400-\u9fff]")

@@ -23,9 +23,9 @@ import duckdb
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from silkwatch.warehouse.db import check_integrity, open_warehouse
+from silkwatch.warehouse.lock import writer_lock
 from tests.conftest import FIXTURES, SEEDS
-from warehouse.db import check_integrity, open_warehouse
-from warehouse.lock import writer_lock
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 PAGES = sorted((FIXTURES / "pages").glob("*.html"))
@@ -204,8 +204,8 @@ def digest_files_whole(reports: Path) -> list[str]:
 def rerun_heals(work: Path, reference: dict, record_property) -> None:
     """The run after a kill or a stop: it leaves exactly what one uninterrupted run leaves, nothing
     of the stopped run's lost, and the stopped run reads ``interrupted``."""
-    from flows.config import load_config
-    from flows.pipeline import run_flow
+    from silkwatch.flows.config import load_config
+    from silkwatch.flows.pipeline import run_flow
 
     db = work / DB
     before = snapshot(db)

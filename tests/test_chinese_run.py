@@ -12,11 +12,11 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from flows.config import load_config
-from flows.pipeline import run_flow
-from parsers.measure import word_count
+from silkwatch.flows.config import load_config
+from silkwatch.flows.pipeline import run_flow
+from silkwatch.parsers.measure import word_count
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import FIXTURES
-from warehouse.db import check_integrity, open_warehouse
 
 NEWSPAPER4K = FIXTURES / "newspaper4k"
 GB2312_FEED = (FIXTURES / "feeds" / "acnnewswire_rss20_gb2312.xml").read_bytes()

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from evaluation.topics import labelled_items, report, score
-from parsers.classify import RulesError, classify_topics, compile_ruleset, default_ruleset
+from silkwatch.parsers.classify import RulesError, classify_topics, compile_ruleset, default_ruleset
 from tests.conftest import ROOT
 
 TARGET_PRECISION = 0.9

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from parsers.clean import clean_text, load_line_rules, match_line_rule
-from parsers.extract import extract_page
-from parsers.text import collapse_whitespace
+from silkwatch.parsers.clean import clean_text, load_line_rules, match_line_rule
+from silkwatch.parsers.extract import extract_page
+from silkwatch.parsers.text import collapse_whitespace
 from tests.conftest import FIXTURES, SEEDS
 
 NEWSPAPER4K = FIXTURES / "newspaper4k"

@@ -223,8 +223,8 @@ def test_search_and_reindex(ran):
 
 def test_feeds_failing_the_same_way_are_one_line(capsys):
     """Offline, every feed fails with its own host in the error: still one line for all of them."""
-    from flows.cli import _print_ingest
-    from flows.pipeline import IngestSummary
+    from silkwatch.flows.cli import _print_ingest
+    from silkwatch.flows.pipeline import IngestSummary
 
     hosts = ["eurasianet.org", "timesca.com", "kun.uz", "24.kg", "tass.com"]
     summary = IngestSummary(run_id="r", feeds_failed=6)
@@ -246,7 +246,7 @@ def test_help_shows_bracketed_text_that_rich_markup_would_swallow() -> None:
     import typer.main
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from silkwatch.flows.cli import app
 
     group = typer.main.get_command(app)
     commands: list = [([], group)]  # (path, command): typer's own click, so no click types here

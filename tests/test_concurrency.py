@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from silkwatch.warehouse.db import check_integrity, open_warehouse
+from silkwatch.warehouse.lock import writer_lock
 from tests.local_site import LocalSite, make_workdir, run, start
-from warehouse.db import check_integrity, open_warehouse
-from warehouse.lock import writer_lock
 
 pytestmark = pytest.mark.reliability("concurrency")
 DB = Path("data/silkwatch.duckdb")

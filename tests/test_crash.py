@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.local_site import DB, digest_files_whole, make_workdir, rerun_heals, run, start
-from warehouse.db import check_integrity, open_warehouse
 
 pytestmark = pytest.mark.reliability("crash")
 

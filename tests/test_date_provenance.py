@@ -16,11 +16,11 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from flows.config import load_config
-from flows.pipeline import run_flow
+from silkwatch.flows.config import load_config
+from silkwatch.flows.pipeline import run_flow
+from silkwatch.warehouse.db import open_warehouse
 from tests.conftest import FIXTURES
 from tests.test_feed_ingest import rss
-from warehouse.db import open_warehouse
 
 STAMPED, UPDATED = "99265", "99257"  # aviaport.ru news ids
 
@@ -104,8 +104,8 @@ def test_feed_and_page_dates_disagree(prefect_harness, config):
 
 
 def test_a_feed_timezone_that_is_no_zone_is_refused(workdir):
-    from flows.config import FeedListError
-    from flows.feeds import load_feed_list
+    from silkwatch.flows.config import FeedListError
+    from silkwatch.flows.feeds import load_feed_list
 
     (workdir / "feeds.toml").write_text('[[feed]]\nurl = "https://a.example/rss"\ntimezone = "Astana"\n', "utf-8")
     with pytest.raises(FeedListError, match=r"feed 1: timezone 'Astana' is not a time zone name"):

@@ -14,7 +14,7 @@ import feedparser
 import pytest
 import trafilatura
 
-from parsers.dates import (
+from silkwatch.parsers.dates import (
     StatedDate,
     dates_in_text,
     outlet_zone,
@@ -22,9 +22,9 @@ from parsers.dates import (
     reconcile_dates,
     to_utc,
 )
-from parsers.extract import TRAFILATURA_DATE_PARAMS
-from parsers.pagedates import page_date
-from parsers.seeds import parse_seed
+from silkwatch.parsers.extract import TRAFILATURA_DATE_PARAMS
+from silkwatch.parsers.pagedates import page_date
+from silkwatch.parsers.seeds import parse_seed
 from tests.conftest import FIXTURES
 
 BEIJING, MOSCOW = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Moscow")

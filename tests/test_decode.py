@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.decode import decode, encoding_for, meta_charset
+from silkwatch.parsers.decode import decode, encoding_for, meta_charset
 from tests.conftest import FIXTURES
 
 FEEDS = FIXTURES / "feeds"

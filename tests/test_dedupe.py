@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parsers.dedupe import article_id_for, content_hash
-from parsers.text import normalise_text
+from silkwatch.parsers.dedupe import article_id_for, content_hash
+from silkwatch.parsers.text import normalise_text
 
 
 def test_typography_and_whitespace_do_not_change_the_hash():

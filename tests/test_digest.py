@@ -12,15 +12,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from flows.config import load_config
-from flows.digest import chart_png, md_escape, render_html, render_markdown, write_digest
-from flows.email import EmailError, build_message, retry_failed_sends, send_digest
-from flows.ingest import prepare_seeds, read_seeds
-from parsers.classify import default_ruleset
-from parsers.digest import build_context
+from silkwatch.flows.config import load_config
+from silkwatch.flows.digest import chart_png, md_escape, render_html, render_markdown, write_digest
+from silkwatch.flows.email import EmailError, build_message, retry_failed_sends, send_digest
+from silkwatch.flows.ingest import prepare_seeds, read_seeds
+from silkwatch.parsers.classify import default_ruleset
+from silkwatch.parsers.digest import build_context
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.load import save_copies
 from tests.conftest import SEEDS
-from warehouse.db import open_warehouse
-from warehouse.load import save_copies
 
 NOW = datetime(2026, 11, 23, 9, 0)
 
@@ -238,7 +238,7 @@ def test_unknown_digest_is_an_error(warehouse, tmp_path):
 
 
 def test_schedules(tmp_path):
-    from deployments.serve import build_deployments
+    from silkwatch.deployments.serve import build_deployments
 
     path = tmp_path / "silkwatch.toml"
     path.write_text('[schedule]\ntimezone = "Asia/Almaty"\n', "utf-8")
@@ -254,7 +254,7 @@ def test_schedules(tmp_path):
 
 
 def test_bad_schedule_config(tmp_path):
-    from flows.config import ConfigError
+    from silkwatch.flows.config import ConfigError
 
     path = tmp_path / "silkwatch.toml"
     path.write_text('[schedule]\ntimezone = "Mars/Olympus"\n', "utf-8")
@@ -297,7 +297,7 @@ def test_an_item_time_says_it_is_utc():
     in Almaty or Beijing. A date with no time stays a bare day."""
     from datetime import datetime
 
-    from parsers.digest import format_date
+    from silkwatch.parsers.digest import format_date
 
     assert format_date(datetime(2024, 7, 4, 12, 15)) == "4 July 2024, 12:15 UTC"
     assert format_date(datetime(2024, 7, 4)) == "4 July 2024"

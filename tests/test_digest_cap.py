@@ -8,13 +8,13 @@ from pathlib import Path
 
 import duckdb
 
-from flows.digest import render_html, render_markdown, write_digest
-from flows.ingest import prepare_seeds, read_seeds
-from parsers.classify import default_ruleset
-from parsers.digest import build_context
+from silkwatch.flows.digest import render_html, render_markdown, write_digest
+from silkwatch.flows.ingest import prepare_seeds, read_seeds
+from silkwatch.parsers.classify import default_ruleset
+from silkwatch.parsers.digest import build_context
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.load import save_copies
 from tests.conftest import SEEDS
-from warehouse.db import open_warehouse
-from warehouse.load import save_copies
 
 NOW = datetime(2026, 11, 23, 9, 0)
 

@@ -65,7 +65,7 @@ def test_the_docs_have_examples_of_each_kind():
 
 @pytest.mark.parametrize(("where", "code"), code_blocks("toml"), ids=[w for w, _ in code_blocks("toml")])
 def test_toml_block_parses(where, code, tmp_path):
-    from flows.config import SECTIONS, config_from_dict
+    from silkwatch.flows.config import SECTIONS, config_from_dict
 
     try:
         data = tomllib.loads(code)
@@ -94,8 +94,8 @@ def sql_statements(code: str) -> list[str]:
 @pytest.mark.parametrize(("where", "code"), code_blocks("sql"), ids=[w for w, _ in code_blocks("sql")])
 def test_sql_example_runs(where, code, seeded_warehouse):
     """Each statement passes ``silkwatch query``'s read-only guard and runs on the seeds' warehouse."""
-    from warehouse.db import open_warehouse
-    from warehouse.readonly import check_reading_sql, lock_down
+    from silkwatch.warehouse.db import open_warehouse
+    from silkwatch.warehouse.readonly import check_reading_sql, lock_down
 
     statements = sql_statements(code)
     assert statements, f"{where}: no statement"
@@ -113,7 +113,7 @@ def _cli_help(path: tuple[str, ...]) -> str:
     """The real ``--help`` of a command, as a user sees it (plain text, wide enough for every option)."""
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from silkwatch.flows.cli import app
 
     result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
     assert result.exit_code == 0, f"silkwatch {' '.join(path)} --help: {result.output}"
@@ -123,7 +123,7 @@ def _cli_help(path: tuple[str, ...]) -> str:
 def _command_group():
     import typer
 
-    from flows.cli import app
+    from silkwatch.flows.cli import app
 
     return typer.main.get_command(app)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from parsers.classify import classify_topics
-from parsers.english_line import english_line
+from silkwatch.parsers.classify import classify_topics
+from silkwatch.parsers.english_line import english_line
 
 RU_TITLE = "Лидеры стран ШОС собрались в Астане"
 RU_TEXT = (

@@ -7,12 +7,12 @@ from datetime import datetime
 
 import pytest
 
-from flows.ingest import prepare_seeds, read_seeds, save_rows
-from flows.reclassify import reclassify
-from parsers.classify import compile_ruleset
-from parsers.entities import tag_entities
+from silkwatch.flows.ingest import prepare_seeds, read_seeds, save_rows
+from silkwatch.flows.reclassify import reclassify
+from silkwatch.parsers.classify import compile_ruleset
+from silkwatch.parsers.entities import tag_entities
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import ROOT, SEEDS
-from warehouse.db import check_integrity, open_warehouse
 
 
 def _mentions(text: str) -> list[tuple[str, str]]:

@@ -11,12 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.ingest import prepare_seeds, read_seeds
+from silkwatch.flows.ingest import prepare_seeds, read_seeds
+from silkwatch.warehouse.db import WarehouseBusy, open_warehouse
+from silkwatch.warehouse.export import ExportError, export_parquet
+from silkwatch.warehouse.feeds import sync_feeds
+from silkwatch.warehouse.load import save_copies, save_digest, save_fetch_log, start_run
 from tests.conftest import SEEDS, warehouse_held_by_another_process
-from warehouse.db import WarehouseBusy, open_warehouse
-from warehouse.export import ExportError, export_parquet
-from warehouse.feeds import sync_feeds
-from warehouse.load import save_copies, save_digest, save_fetch_log, start_run
 
 OCTOBER, NOVEMBER = datetime(2026, 10, 30, 12, 0), datetime(2026, 11, 2, 9, 0)
 PER_ARTICLE = ("articles", "article_sources", "article_topics", "article_entities")

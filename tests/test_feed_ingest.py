@@ -12,11 +12,11 @@ from xml.sax.saxutils import escape
 import pytest
 from werkzeug import Request, Response
 
-from flows import stopping
-from flows.config import load_config
-from flows.pipeline import run_flow
+from silkwatch.flows import stopping
+from silkwatch.flows.config import load_config
+from silkwatch.flows.pipeline import run_flow
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import FIXTURES
-from warehouse.db import check_integrity, open_warehouse
 
 PAGES = sorted((FIXTURES / "pages").glob("*.html"))
 
@@ -189,10 +189,10 @@ def test_a_stopped_run_leaves_its_entries_to_the_next_even_behind_a_304(prefect_
 
 def test_a_feed_check_cut_short_by_a_stop_is_no_failure(workdir):
     """A feed whose check a stop cut short is not recorded: no failure, no backoff, no log row."""
-    from flows.feeds import FeedOutcome
-    from flows.fetch import FetchResult
-    from flows.pipeline import record_feeds_task
-    from warehouse.feeds import sync_feeds
+    from silkwatch.flows.feeds import FeedOutcome
+    from silkwatch.flows.fetch import FetchResult
+    from silkwatch.flows.pipeline import record_feeds_task
+    from silkwatch.warehouse.feeds import sync_feeds
 
     db, url, now = workdir / "w.duckdb", "https://feeds.example/a.xml", datetime(2026, 11, 2, 8, 0)
     with open_warehouse(db) as con:

@@ -21,9 +21,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.feeds import check_feed
-from flows.fetch import FetchPolicy, HostLimiter
-from parsers.feeds import feedparser_result
+from silkwatch.flows.feeds import check_feed
+from silkwatch.flows.fetch import FetchPolicy, HostLimiter
+from silkwatch.parsers.feeds import feedparser_result
 from tests.conftest import FIXTURES
 
 CASES_DIR = FIXTURES / "feedparser"

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parsers.dates import best_date, check_plausible, date_from_url
-from parsers.entries import copy_from_entry
-from parsers.extract import extract_page, headline_without_site_name
-from parsers.feeds import FeedEntry, FeedError, effective_content_type, parse_feed
-from parsers.urls import canonical_url
+from silkwatch.parsers.dates import best_date, check_plausible, date_from_url
+from silkwatch.parsers.entries import copy_from_entry
+from silkwatch.parsers.extract import extract_page, headline_without_site_name
+from silkwatch.parsers.feeds import FeedEntry, FeedError, effective_content_type, parse_feed
+from silkwatch.parsers.urls import canonical_url
 from tests.conftest import FIXTURES
 
 FEEDS = FIXTURES / "feeds"
@@ -147,7 +147,7 @@ def test_entry_without_page_falls_back_to_summary():
 
 
 def test_page_canonical_replaces_the_link_only_on_the_same_site():
-    from parsers.extract import ExtractedPage
+    from silkwatch.parsers.extract import ExtractedPage
 
     def page(canonical):
         return ExtractedPage("T", "word " * 40, None, None, None, canonical)

@@ -10,8 +10,8 @@ import time
 import pytest
 from werkzeug import Response
 
-from flows import stopping
-from flows.fetch import (
+from silkwatch.flows import stopping
+from silkwatch.flows.fetch import (
     USER_AGENT,
     FetchPolicy,
     HostLimiter,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.config import load_config
-from flows.ingest import SeedDirError, read_seeds
-from flows.pipeline import load_seeds_task, prepare_batch_task, run_flow
+from silkwatch.flows.config import load_config
+from silkwatch.flows.ingest import SeedDirError, read_seeds
+from silkwatch.flows.pipeline import load_seeds_task, prepare_batch_task, run_flow
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import SEEDS
-from warehouse.db import check_integrity, open_warehouse
 
 
 def test_read_seeds_reports_bad_files_and_keeps_the_rest(tmp_path):
@@ -83,7 +83,7 @@ def test_digest_flow_publishes_an_artifact(prefect_harness, workdir):
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
     from prefect.client.schemas.sorting import ArtifactSort
 
-    from flows.pipeline import digest_flow
+    from silkwatch.flows.pipeline import digest_flow
 
     config = load_config(workdir / "silkwatch.toml")
     run_flow(config, write_report=False)

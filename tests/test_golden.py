@@ -28,7 +28,7 @@ CONTEXT = datetime(2020, 1, 1)
 
 def golden_text(page_id: str) -> str:
     """The golden file's content for one page, as extraction gives it now."""
-    from parsers.extract import extract_page
+    from silkwatch.parsers.extract import extract_page
 
     page = gzip.decompress((PAGES / f"{page_id}.html.gz").read_bytes())
     url = MANIFEST[page_id]["url"]

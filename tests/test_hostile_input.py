@@ -22,11 +22,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.config import load_config
-from flows.pipeline import run_flow
-from parsers.text import strip_invisible
+from silkwatch.flows.config import load_config
+from silkwatch.flows.pipeline import run_flow
+from silkwatch.parsers.text import strip_invisible
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import FIXTURES
-from warehouse.db import check_integrity, open_warehouse
 
 PAGES = [p.read_bytes() for p in sorted((FIXTURES / "pages").glob("*.html"))]
 PAGE = PAGES[0]

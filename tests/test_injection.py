@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.config import ConfigError, load_config
-from flows.digest import render_html, render_markdown
-from flows.email import build_message
-from flows.ingest import prepare_seeds, read_seeds, save_rows
+from silkwatch.flows.cli import app
+from silkwatch.flows.config import ConfigError, load_config
+from silkwatch.flows.digest import render_html, render_markdown
+from silkwatch.flows.email import build_message
+from silkwatch.flows.ingest import prepare_seeds, read_seeds, save_rows
 from tests.conftest import SEEDS
 from tests.local_site import LocalSite, run, snapshot
 from tests.test_digest import _context, _row

@@ -39,10 +39,10 @@ from xml.sax.saxutils import escape
 import pytest
 from pytest_httpserver import HTTPServer
 
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import FIXTURES
 from tests.test_cli import silkwatch
 from tests.test_cross_lingual import search_json
-from warehouse.db import check_integrity, open_warehouse
 
 LABELS = {item["id"]: item for item in tomllib.loads((FIXTURES / "story_labels.toml").read_text("utf-8"))["item"]}
 TASS, RIA = LABELS["astana24-ru-summit"], LABELS["astana24-ru-putin-xi"]

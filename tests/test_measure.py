@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.clean import clean_text
-from parsers.extract import extract_page
-from parsers.measure import CJK_CHARS_PER_WORD, MIN_SEED_WORDS, columns, truncate, word_count
-from parsers.seeds import SeedError, is_headline_like, parse_seed, title_from_lede
-from parsers.text import split_sentences, summarise
-from parsers.tokenize import snippet, terms
+from silkwatch.parsers.clean import clean_text
+from silkwatch.parsers.extract import extract_page
+from silkwatch.parsers.measure import CJK_CHARS_PER_WORD, MIN_SEED_WORDS, columns, truncate, word_count
+from silkwatch.parsers.seeds import SeedError, is_headline_like, parse_seed, title_from_lede
+from silkwatch.parsers.text import split_sentences, summarise
+from silkwatch.parsers.tokenize import snippet, terms
 from tests.conftest import FIXTURES, SEEDS
 
 NEWSPAPER4K = FIXTURES / "newspaper4k"

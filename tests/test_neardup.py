@@ -8,13 +8,13 @@ from datetime import datetime
 
 import numpy as np
 
-from flows.ingest import prepare_seeds, read_seeds, save_rows
-from parsers import neardup
-from parsers.clean import clean_text
-from parsers.feeds import parse_feed
-from parsers.seeds import parse_seed
+from silkwatch.flows.ingest import prepare_seeds, read_seeds, save_rows
+from silkwatch.parsers import neardup
+from silkwatch.parsers.clean import clean_text
+from silkwatch.parsers.feeds import parse_feed
+from silkwatch.parsers.seeds import parse_seed
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import FIXTURES, SEEDS
-from warehouse.db import check_integrity, open_warehouse
 
 SEEN = datetime(2026, 11, 23, 9, 0)
 
@@ -26,7 +26,9 @@ def seed_text(name: str) -> str:
 def test_signature_is_stable_across_processes():
     text = seed_text("001_ca2344aa02f0cd64.txt")
     here = neardup.signature(text).values.tolist()
-    code = "import sys; from parsers import neardup; print(neardup.signature(sys.stdin.read()).values.tolist())"
+    code = (
+        "import sys; from silkwatch.parsers import neardup; print(neardup.signature(sys.stdin.read()).values.tolist())"
+    )
     there = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True, check=True)
     assert there.stdout.strip() == str(here)  # stored signatures stay comparable run after run
 

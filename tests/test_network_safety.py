@@ -10,9 +10,9 @@ import ipaddress
 
 import pytest
 
-from flows.addresses import AddressRefused, checked_addresses, is_public, literal_address
-from flows.config import ConfigError, config_from_dict
-from flows.fetch import FetchPolicy, HostLimiter, fetch, make_client, policy_from_config
+from silkwatch.flows.addresses import AddressRefused, checked_addresses, is_public, literal_address
+from silkwatch.flows.config import ConfigError, config_from_dict
+from silkwatch.flows.fetch import FetchPolicy, HostLimiter, fetch, make_client, policy_from_config
 
 pytestmark = pytest.mark.reliability("network safety")
 

@@ -36,7 +36,7 @@ def test_cli_writes_json_and_csv_in_one_place():
 
 
 def test_print_records_formats(capsys):
-    from flows.cli import OutputFormat, print_records
+    from silkwatch.flows.cli import OutputFormat, print_records
 
     rows = [["Астана", None, datetime(2024, 7, 3, 12, 0)]]
     data = [{"title": "Астана", "outlet": None, "published_at": datetime(2024, 7, 3, 12, 0)}]
@@ -50,9 +50,9 @@ def test_print_records_formats(capsys):
 
 
 def dicts_with_keys(*keys: str) -> list[str]:
-    """``file:line`` of every dict display in flows/ and warehouse/ that has all of ``keys``."""
+    """``file:line`` of every dict display in flows/, parsers/ and warehouse/ that has all of ``keys``."""
     found = []
-    for path in sorted([*(ROOT / "flows").glob("*.py"), *(ROOT / "warehouse").glob("*.py")]):
+    for path in sorted(p for folder in ("flows", "parsers", "warehouse") for p in (ROOT / folder).glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, ast.Dict):
                 names = {k.value for k in node.keys if isinstance(k, ast.Constant)}
@@ -75,11 +75,11 @@ def test_reclassify_leaves_sql_to_the_warehouse():
 
 def test_seed_and_fetch_rows_are_one_shape(tmp_path):
     """A seed read and a feed fetch give fetch_log rows of the same columns, saved with the run's id."""
-    from flows.fetch import FetchResult
-    from flows.ingest import read_seeds
+    from silkwatch.flows.fetch import FetchResult
+    from silkwatch.flows.ingest import read_seeds
+    from silkwatch.warehouse.db import open_warehouse
+    from silkwatch.warehouse.load import FETCH_LOG_SCHEMA, save_fetch_log
     from tests.conftest import SEEDS
-    from warehouse.db import open_warehouse
-    from warehouse.load import FETCH_LOG_SCHEMA, save_fetch_log
 
     (tmp_path / "seeds").mkdir()
     seed = next(iter(sorted(SEEDS.glob("*.txt"))))
@@ -120,7 +120,7 @@ def test_config_keeps_each_fetch_key_in_one_place():
     as a field of their own that nothing reads."""
     import dataclasses
 
-    from flows.config import Config, FetchSection
+    from silkwatch.flows.config import Config, FetchSection
 
     assert {f.name for f in dataclasses.fields(Config)} & set(FetchSection.model_fields) == set()
 
@@ -132,8 +132,8 @@ def test_the_entity_registry_is_read_in_one_place():
     assert [p.name for p in readers] == ["entities.py"]
     assert len(calls(ROOT / "parsers" / "entities.py", "load_registry")) == 1
 
-    from parsers.entities import default_registry, entity_names
-    from parsers.tokenize import alias_groups
+    from silkwatch.parsers.entities import default_registry, entity_names
+    from silkwatch.parsers.tokenize import alias_groups
 
     registry = default_registry()
     assert entity_names() == {entity_id: names[0] for entity_id, names in registry.names.items()}
@@ -150,3 +150,20 @@ def test_test_servers_are_pytest_httpserver():
         if isinstance(node, ast.ImportFrom) and node.module == "http.server"
     ]
     assert hand_written == ["stall_site.py"]
+
+
+def test_installed_under_one_silkwatch_namespace(tmp_path):
+    """The folders install as silkwatch.flows, silkwatch.parsers, ...: outside the checkout no
+    generic top-level `flows` or `parsers` package exists to clash with another one."""
+    import subprocess
+    import sys
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"]
+    assert packages and all(p.startswith("silkwatch.") for p in packages)
+    code = (
+        "import importlib.util as u, silkwatch.flows.cli, silkwatch.parsers.classify;"
+        "print([n for n in ('flows', 'parsers', 'warehouse', 'deployments') if u.find_spec(n)])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

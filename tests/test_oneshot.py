@@ -146,7 +146,7 @@ def test_with_prefect_api_url_a_command_is_a_prefect_flow_run(prefect_harness, t
 
 
 def test_prefect_only_when_asked_or_a_server_is_named(monkeypatch) -> None:
-    from flows.cli import _uses_prefect
+    from silkwatch.flows.cli import _uses_prefect
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     assert not _uses_prefect(False)

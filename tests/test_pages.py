@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from flows.config import ConfigError, config_from_dict, load_config
-from flows.fetch import FetchPolicy, HostLimiter
-from flows.pages import CRASHED, PagePool, extract_chunk, fetch_pages
-from flows.pipeline import run_flow
-from parsers.feeds import parse_feed
+from silkwatch.flows.config import ConfigError, config_from_dict, load_config
+from silkwatch.flows.fetch import FetchPolicy, HostLimiter
+from silkwatch.flows.pages import CRASHED, PagePool, extract_chunk, fetch_pages
+from silkwatch.flows.pipeline import run_flow
+from silkwatch.parsers.feeds import parse_feed
+from silkwatch.warehouse.db import open_warehouse
 from tests.conftest import FIXTURES, ROOT, process_alive, processes_exit
 from tests.test_feed_ingest import rss
-from warehouse.db import open_warehouse
 
 PAGES = sorted((FIXTURES / "pages").glob("*.html"))
 WHEN = datetime(2024, 7, 3, 9, 0, tzinfo=UTC)
@@ -113,11 +113,10 @@ TABLES = {
 
 
 def test_parallel_and_in_process_runs_store_the_same_rows(prefect_harness, workdir: Path, feed_site, monkeypatch):
-    import flows.pages
-    import flows.pipeline
+    from silkwatch.flows import pages, pipeline
 
-    monkeypatch.setattr(flows.pipeline, "PAGE_BATCH_SIZE", 4)  # several batches, pipelined with their saves
-    monkeypatch.setattr(flows.pages, "CHUNK", 2)  # several chunks per batch
+    monkeypatch.setattr(pipeline, "PAGE_BATCH_SIZE", 4)  # several batches, pipelined with their saves
+    monkeypatch.setattr(pages, "CHUNK", 2)  # several chunks per batch
     (workdir / "feeds.toml").write_text(f'[[feed]]\nurl = "{feed_site.url_for("/feed.xml")}"\nname = "Local"\n')
     stored = {}
     for workers in (1, 2):
@@ -151,7 +150,7 @@ def test_workers_exit_when_a_killed_run_leaves_them_behind():
     """SIGKILL runs no clean-up: the extraction workers must notice their run is gone and exit,
     or they hold its pipes open (a caller waiting for its output waits for ever)."""
     code = (
-        "import time; from flows.pages import PagePool\n"
+        "import time; from silkwatch.flows.pages import PagePool\n"
         "pool = PagePool(2); executor = pool._pool(); time.sleep(1)\n"
         "print(' '.join(str(p) for p in executor._processes), flush=True); time.sleep(120)\n"
     )

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import prepare_seeds, read_seeds, save_rows
-from parsers.tokenize import query_terms, snippet, term_counts, terms
+from silkwatch.flows.ingest import prepare_seeds, read_seeds, save_rows
+from silkwatch.parsers.tokenize import query_terms, snippet, term_counts, terms
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.search import index_pending, run_search
 from tests.conftest import SEEDS
-from warehouse.db import open_warehouse
-from warehouse.search import index_pending, run_search
 
 SEEN = datetime(2026, 11, 23, 9, 0)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from parsers.seeds import SeedError, decode_seed, parse_seed, stated_date
+from silkwatch.parsers.seeds import SeedError, decode_seed, parse_seed, stated_date
 from tests.conftest import SEEDS
 
 EXPECTED = {

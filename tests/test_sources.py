@@ -17,17 +17,17 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from flows import stopping
-from flows.config import FeedListError, load_config
-from flows.feeds import load_feed_list
-from parsers.discovery import linked_feeds
-from parsers.opml import OpmlError, parse_opml, write_opml
-from parsers.polling import MAX_INTERVAL, MIN_INTERVAL, poll_plan
-from parsers.robots import robots_rules
-from parsers.sitemaps import SitemapError, parse_sitemap
+from silkwatch.flows import stopping
+from silkwatch.flows.config import FeedListError, load_config
+from silkwatch.flows.feeds import load_feed_list
+from silkwatch.parsers.discovery import linked_feeds
+from silkwatch.parsers.opml import OpmlError, parse_opml, write_opml
+from silkwatch.parsers.polling import MAX_INTERVAL, MIN_INTERVAL, poll_plan
+from silkwatch.parsers.robots import robots_rules
+from silkwatch.parsers.sitemaps import SitemapError, parse_sitemap
+from silkwatch.warehouse.db import open_warehouse
 from tests.conftest import FIXTURES
 from tests.test_cli import silkwatch
-from warehouse.db import open_warehouse
 
 PAGES = sorted((FIXTURES / "pages").glob("*.html"))
 NEWS_NS = (
@@ -328,7 +328,7 @@ def test_sitemap_backfill_ingests_all_but_what_robots_disallows(news_site, tmp_p
 
 
 def test_a_stopped_backfill_resumes_and_fetches_nothing_twice(prefect_harness, news_site, tmp_path, monkeypatch):
-    from flows import backfill
+    from silkwatch.flows import backfill
 
     server, index, allowed, _ = news_site
     config = load_config(_config(tmp_path))
@@ -382,7 +382,7 @@ def write_warc(path: Path, base: str) -> list[str]:
 
 
 def test_warc_backfill_stores_the_articles_of_a_warc_file(prefect_harness, tmp_path, corpora_pages):
-    from flows.backfill import BackfillInputError, backfill_flow
+    from silkwatch.flows.backfill import BackfillInputError, backfill_flow
 
     config = load_config(_config(tmp_path))
     warc = tmp_path / "crawl.warc.gz"
@@ -419,7 +419,7 @@ def test_warc_backfill_stores_the_articles_of_a_warc_file(prefect_harness, tmp_p
 
 
 def test_scheduled_ingest_follows_each_feeds_polling_plan(prefect_harness, httpserver, tmp_path):
-    from flows.pipeline import run_flow
+    from silkwatch.flows.pipeline import run_flow
 
     rss = (FIXTURES / "feeds" / "nasa_breaking_news_rss20.xml").read_bytes()
     httpserver.expect_request("/rss.xml").respond_with_data(rss, content_type="application/rss+xml")

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.config import load_config
-from flows.pipeline import run_flow
+from silkwatch.flows.config import load_config
+from silkwatch.flows.pipeline import run_flow
+from silkwatch.warehouse.db import open_warehouse
 from tests.local_site import run as run_cli
 from tests.stall_site import PAGES, StallSite
-from warehouse.db import open_warehouse
 
 pytestmark = pytest.mark.reliability("stalls")
 HOSTILE = 49  # feeds, the dripping one included

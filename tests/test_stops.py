@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import group_members, processes_exit
 from tests.local_site import DB, harness_api_url, make_workdir, rerun_heals, start
-from warehouse.db import check_integrity, open_warehouse
 
 pytestmark = pytest.mark.reliability("stops")
 EXIT_WITHIN = 10.0  # seconds from the signal to the last process of the run gone

@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 
 from evaluation.stories import TARGET_PRECISION, TARGET_RECALL, evaluate, features, labelled_items
-from flows.digest import render_html, render_markdown, write_digest
-from flows.ingest import cluster_stories, save_rows
-from parsers.classify import classify_topics, default_ruleset
-from parsers.dedupe import content_hash
-from parsers.digest import build_context
-from parsers.entities import tag_entities
-from parsers.model import ArticleCopy
-from parsers.rows import copy_to_row
-from parsers.stories import StoryIndex, article_features, cluster, default_rules
+from silkwatch.flows.digest import render_html, render_markdown, write_digest
+from silkwatch.flows.ingest import cluster_stories, save_rows
+from silkwatch.parsers.classify import classify_topics, default_ruleset
+from silkwatch.parsers.dedupe import content_hash
+from silkwatch.parsers.digest import build_context
+from silkwatch.parsers.entities import tag_entities
+from silkwatch.parsers.model import ArticleCopy
+from silkwatch.parsers.rows import copy_to_row
+from silkwatch.parsers.stories import StoryIndex, article_features, cluster, default_rules
+from silkwatch.warehouse.clustering import cluster_pending
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.conftest import ROOT
 from tests.test_cli import silkwatch
-from warehouse.clustering import cluster_pending
-from warehouse.db import check_integrity, open_warehouse
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_a_late_article_joins_its_story(items):
 CLUSTER_IN_A_PROCESS = """
 import json
 from evaluation.stories import features, labelled_items
-from parsers.stories import StoryIndex
+from silkwatch.parsers.stories import StoryIndex
 feats = sorted((features(i) for i in labelled_items()), key=lambda f: (f.when, f.article_id))
 index = StoryIndex()
 joined = [index.add(f) for f in feats]

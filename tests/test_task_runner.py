@@ -10,12 +10,12 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
-from flows.config import ConfigError, config_from_dict
-from flows.fetch import HostLimiter
-from flows.pipeline import run_flow
-from flows.runners import task_runner_for
+from silkwatch.flows.config import ConfigError, config_from_dict
+from silkwatch.flows.fetch import HostLimiter
+from silkwatch.flows.pipeline import run_flow
+from silkwatch.flows.runners import task_runner_for
+from silkwatch.warehouse.db import check_integrity, open_warehouse
 from tests.test_feed_ingest import PAGES, config, site  # noqa: F401 - the local site and its config are fixtures
-from warehouse.db import check_integrity, open_warehouse
 
 STORED = {  # what a run stores, without the times that differ from run to run
     "articles": "article_id, title, text, summary, source_name, url, published_at, content_hash",
@@ -84,8 +84,8 @@ def test_a_one_off_run_without_prefect_stores_what_a_prefect_run_stores_on_threa
 ):
     """The flow's body run as a one-off command runs it (flows/steps.py: no Prefect), its page batches
     on a thread pool or on a local Dask cluster: the same rows as the Prefect flow run."""
-    from flows.runners import local_runner_for
-    from flows.steps import run_local
+    from silkwatch.flows.runners import local_runner_for
+    from silkwatch.flows.steps import run_local
 
     prefect_run = run_flow.with_options(task_runner=task_runner_for(config))(config)
     runs = {}

@@ -12,17 +12,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.config import ConfigError, load_config
-from flows.digest import write_digest
-from flows.ingest import prepare_seeds, read_seeds
-from parsers.classify import RulesError, classify_topics, compile_ruleset, default_ruleset, topic_ruleset
+from silkwatch.flows.config import ConfigError, load_config
+from silkwatch.flows.digest import write_digest
+from silkwatch.flows.ingest import prepare_seeds, read_seeds
+from silkwatch.parsers.classify import RulesError, classify_topics, compile_ruleset, default_ruleset, topic_ruleset
+from silkwatch.warehouse.clustering import cluster_pending
+from silkwatch.warehouse.db import check_integrity, open_warehouse
+from silkwatch.warehouse.load import save_copies
+from silkwatch.warehouse.schema import MIGRATIONS, SCHEMA_VERSION, applied_versions
+from silkwatch.warehouse.search import index_pending
+from silkwatch.warehouse.tx import transaction
 from tests.conftest import SEEDS
-from warehouse.clustering import cluster_pending
-from warehouse.db import check_integrity, open_warehouse
-from warehouse.load import save_copies
-from warehouse.schema import MIGRATIONS, SCHEMA_VERSION, applied_versions
-from warehouse.search import index_pending
-from warehouse.tx import transaction
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 SEEN = datetime(2026, 11, 23, 9, 0)

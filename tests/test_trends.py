@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from flows.digest import write_digest
-from flows.ingest import prepare_seeds, read_seeds
-from flows.trends import period_end, rising, trend
-from parsers.classify import default_ruleset
-from parsers.trends import TrendTest, assess, upper_tail
+from silkwatch.flows.digest import write_digest
+from silkwatch.flows.ingest import prepare_seeds, read_seeds
+from silkwatch.flows.trends import period_end, rising, trend
+from silkwatch.parsers.classify import default_ruleset
+from silkwatch.parsers.trends import TrendTest, assess, upper_tail
+from silkwatch.warehouse.db import open_warehouse
+from silkwatch.warehouse.load import save_copies
+from silkwatch.warehouse.search import index_pending
 from tests.conftest import SEEDS
-from warehouse.db import open_warehouse
-from warehouse.load import save_copies
-from warehouse.search import index_pending
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 RAHMON_SEEDS = ("seed:000_973e75babbcdd9fa.txt", "seed:001_ca2344aa02f0cd64.txt")

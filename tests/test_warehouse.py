@@ -8,14 +8,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.ingest import prepare_seeds, read_seeds
-from parsers.dedupe import content_hash
-from parsers.seeds import parse_seed
+from silkwatch.flows.ingest import prepare_seeds, read_seeds
+from silkwatch.parsers.dedupe import content_hash
+from silkwatch.parsers.seeds import parse_seed
+from silkwatch.warehouse.db import WarehouseBusy, WarehouseError, check_integrity, open_warehouse
+from silkwatch.warehouse.load import save_copies
+from silkwatch.warehouse.queries import lsh_candidates
+from silkwatch.warehouse.schema import MIGRATIONS, applied_versions, ensure_db_shape
 from tests.conftest import SEEDS, warehouse_held_by_another_process
-from warehouse.db import WarehouseBusy, WarehouseError, check_integrity, open_warehouse
-from warehouse.load import save_copies
-from warehouse.queries import lsh_candidates
-from warehouse.schema import MIGRATIONS, applied_versions, ensure_db_shape
 
 SEEN = datetime(2026, 11, 23, 9, 0)
 

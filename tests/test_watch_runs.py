@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from flows.config import load_config
-from flows.pipeline import run_flow
+from silkwatch.flows.config import load_config
+from silkwatch.flows.pipeline import run_flow
+from silkwatch.warehouse.db import check_integrity, open_warehouse
+from silkwatch.warehouse.lock import writer_lock
 from tests.conftest import SEEDS
 from tests.local_site import run
 from tests.test_watches import RAHMON_SECURITY, TITLES, json_hook, posts, watch
-from warehouse.db import check_integrity, open_warehouse
-from warehouse.lock import writer_lock
 
 DB = Path("data/silkwatch.duckdb")
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from flows.alerts import check_and_alert, watch_matches
-from flows.config import ConfigError, load_config
-from flows.ingest import cluster_stories, prepare_seeds, read_seeds, save_rows
-from flows.notify import check_notify
-from parsers.alerts import article_lines
-from parsers.watches import WatchQueryError, parse_watch_query, words_as_written
+from silkwatch.flows.alerts import check_and_alert, watch_matches
+from silkwatch.flows.config import ConfigError, load_config
+from silkwatch.flows.ingest import cluster_stories, prepare_seeds, read_seeds, save_rows
+from silkwatch.flows.notify import check_notify
+from silkwatch.parsers.alerts import article_lines
+from silkwatch.parsers.watches import WatchQueryError, parse_watch_query, words_as_written
+from silkwatch.warehouse.db import open_warehouse
 from tests.conftest import SEEDS
 from tests.test_digest import smtp  # noqa: F401 - the real SMTP server fixture
 from tests.test_stories import _row_for
-from warehouse.db import open_warehouse
 
 SEEN = datetime(2026, 11, 23, 9, 0)
 RAHMON_SECURITY = {"seed:000_973e75babbcdd9fa.txt", "seed:001_ca2344aa02f0cd64.txt"}
@@ -237,7 +237,7 @@ def languages_db(tmp_path_factory) -> Path:
     ],
 )  # fmt: skip
 def test_watches_in_russian_and_chinese(languages_db, query, filters, titles):
-    from flows.config import WatchConfig
+    from silkwatch.flows.config import WatchConfig
 
     w = WatchConfig(name="w", query=query, **{k: tuple(v) for k, v in filters.items()})
     with open_warehouse(languages_db, read_only=True) as con:

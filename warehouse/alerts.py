@@ -14,8 +14,8 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from warehouse.search import PHRASES_MATCH
-from warehouse.tx import keys_table, registered, transaction
+from silkwatch.warehouse.search import PHRASES_MATCH
+from silkwatch.warehouse.tx import keys_table, registered, transaction
 
 ARTICLE_COLUMNS = """
     a.article_id, a.title, a.text, a.url, a.source_name, a.language, a.published_at, a.first_seen_at,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import duckdb
 
-from parsers.stories import Story, StoryIndex, article_features, default_rules
-from warehouse.clock import utc_now
-from warehouse.faults import fault_point
-from warehouse.stories import clear_stories, pending_articles, save_stories, stories_near
+from silkwatch.parsers.stories import Story, StoryIndex, article_features, default_rules
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.faults import fault_point
+from silkwatch.warehouse.stories import clear_stories, pending_articles, save_stories, stories_near
 
 CLUSTER_BATCH = 5_000
 

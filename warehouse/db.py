@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.schema import ensure_db_shape
+from silkwatch.warehouse.schema import ensure_db_shape
 
 BUSY_POLL_SECONDS = 0.2
 # A writer holding the writer lock (warehouse/lock.py) can only be kept out by readers (query,
@@ -50,7 +50,7 @@ def open_warehouse(
     ``wait_seconds`` > 0 waits that long for a busy file before giving up with ``WarehouseBusy``;
     by default a writer holding the writer lock waits ``READER_GRACE_SECONDS``, anyone else not at all.
     """
-    from warehouse.lock import holds_writer_lock  # lock.py imports this module's errors
+    from silkwatch.warehouse.lock import holds_writer_lock  # lock.py imports this module's errors
 
     path = Path(path)
     if wait_seconds is None:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.clock import utc_now
-from warehouse.db import WarehouseError, open_warehouse
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.db import WarehouseError, open_warehouse
 
 FORMAT = "silkwatch-parquet"
 MANIFEST = "_manifest.json"

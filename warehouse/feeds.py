@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
-from warehouse.tx import keys_table, registered
+from silkwatch.warehouse.tx import keys_table, registered
 
 BACKOFF_BASE = timedelta(minutes=15)
 BACKOFF_CAP = timedelta(hours=24)

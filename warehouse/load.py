@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute
 
-from warehouse.tx import keys_table, registered, transaction
+from silkwatch.warehouse.tx import keys_table, registered, transaction
 
 REMOVED_TYPE = pa.list_(pa.struct([("line_no", pa.int32()), ("rule", pa.string()), ("text", pa.string())]))
 MATCHES_TYPE = pa.list_(

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from warehouse.db import WarehouseBusy, WarehouseError
+from silkwatch.warehouse.db import WarehouseBusy, WarehouseError
 
 POLL_SECONDS = 0.2
 _held: set[Path] = set()  # warehouses whose writer lock this process holds

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from parsers.neardup import NUM_PERM, match_scores
-from warehouse.tx import registered
+from silkwatch.parsers.neardup import NUM_PERM, match_scores
+from silkwatch.warehouse.tx import registered
 
 _PROBES = "SELECT i, unnest(band_keys) AS band_key FROM _batch WHERE minhash IS NOT NULL"
 # every stored copy signature of every article sharing a band with a copy of the batch

@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from warehouse.tx import registered
+from silkwatch.warehouse.tx import registered
 
 # Period first: the articles of the period, then only their topics and copies (aggregating every
 # article's topics and copies before filtering cost seconds at a million articles). Rows are

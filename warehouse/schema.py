@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import duckdb
 
-from warehouse.clock import utc_now
-from warehouse.tx import transaction
+from silkwatch.warehouse.clock import utc_now
+from silkwatch.warehouse.tx import transaction
 
 # Migration 1's constraint, kept as released; migration 11 drops it (topics are the rules file's).
 TOPIC_CHECK = "topic IN ('SCO', 'BRI', 'security', 'trade')"

@@ -14,11 +14,11 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from parsers.english_line import english_line
-from parsers.text import unify_punctuation
-from parsers.tokenize import query_terms, snippet, term_counts
-from warehouse.faults import fault_point
-from warehouse.tx import keys_table, registered, transaction
+from silkwatch.parsers.english_line import english_line
+from silkwatch.parsers.text import unify_punctuation
+from silkwatch.parsers.tokenize import query_terms, snippet, term_counts
+from silkwatch.warehouse.faults import fault_point
+from silkwatch.warehouse.tx import keys_table, registered, transaction
 
 BM25_K1 = 1.2
 BM25_B = 0.75

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
-from parsers.polling import DEFAULT_INTERVAL
-from warehouse.load import save_fetch_log
-from warehouse.tx import registered, transaction
+from silkwatch.parsers.polling import DEFAULT_INTERVAL
+from silkwatch.warehouse.load import save_fetch_log
+from silkwatch.warehouse.tx import registered, transaction
 
 LISTED_SCHEMA = pa.schema(
     [

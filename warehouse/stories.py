@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
-from warehouse.tx import keys_table, registered, transaction
+from silkwatch.warehouse.tx import keys_table, registered, transaction
 
 PENDING_SQL = """
 SELECT a.article_id, coalesce(a.published_at, a.first_seen_at) AS "when", a.published_at IS NOT NULL AS dated,
