@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from silkwatch.parsers.text import unify_punctuation
+from silkwatch.parsers.text import Translation, unify_punctuation
 
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -27,7 +27,7 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _RU_ENDING = 3  # letters a Russian case ending may add
 _RU_ADJECTIVE = ("ая", "яя", "ое", "ее", "ые", "ие", "ый", "ий", "ой")  # Ферганская -> ферганск(ой)
 # In Chinese text: the middle dots of transliterated names as one, the full-width hyphen as "-"
-_CJK_VARIANTS = str.maketrans("・•‧∙．－", "·····-")
+_CJK_VARIANTS = Translation(str.maketrans("・•‧∙．－", "·····-"))
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def load_registry(raw: str) -> Registry:
         reg.names[entity["id"]] = tuple(entity["names"])
         for name in entity["names"]:
             if _CJK.search(name):
-                reg.cjk.append((unify_punctuation(name).translate(_CJK_VARIANTS), entity["id"]))
+                reg.cjk.append((_CJK_VARIANTS(unify_punctuation(name)), entity["id"]))
                 continue
             words = tuple(_stem_ru(_fold(w)) for w in _WORD.findall(unify_punctuation(name)))
             exact = name if name.isupper() and len(name) <= 4 else None  # SCO, BRI, ШОС: capitals only
@@ -129,7 +129,7 @@ def _tag(value: str, field_name: str, reg: Registry) -> list[Mention]:
             continue
         i += 1
     if reg.cjk and _CJK.search(unified):
-        found += _tag_cjk(value, unified.translate(_CJK_VARIANTS), field_name, reg)
+        found += _tag_cjk(value, _CJK_VARIANTS(unified), field_name, reg)
     return sorted(found, key=lambda m: m.offset)
 
 

@@ -89,8 +89,12 @@ def extract_page(
 
     decoded = decode(html, content_type) if isinstance(html, bytes) else None
     text = _XML_DECLARATION.sub("", decoded.text if decoded else html, count=1)
+    # parsed once, as trafilatura parses a string, for both trafilatura (which works on its own copy) and the dates
+    tree = trafilatura.load_html(text)
+    if tree is None:
+        return None
     doc = trafilatura.bare_extraction(
-        text, url=url, with_metadata=True, include_comments=False, date_extraction_params=TRAFILATURA_DATE_PARAMS
+        tree, url=url, with_metadata=True, include_comments=False, date_extraction_params=TRAFILATURA_DATE_PARAMS
     )
     if doc is None or not doc.text:
         return None
@@ -98,7 +102,7 @@ def extract_page(
     cleaned = clean_text(doc.text, title=title)
     if word_count(cleaned.text) < MIN_PAGE_WORDS:
         return None
-    dated = page_date(text, title, doc.text, (date_from_url(url) if url else None) or context)
+    dated = page_date(tree, title, doc.text, (date_from_url(url) if url else None) or context)
     return ExtractedPage(
         title=title,
         text=cleaned.text,

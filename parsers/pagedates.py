@@ -29,6 +29,7 @@ from datetime import datetime
 from functools import cache
 
 from lxml import html as lxml_html
+from lxml.html import HtmlElement
 
 from silkwatch.parsers.dates import EARLIEST_PLAUSIBLE, StatedDate, date_rules, dates_in_text, parse_stated
 from silkwatch.parsers.decode import decode
@@ -71,10 +72,13 @@ class PageDate:
     note: str | None = None
 
 
-def page_date(page: str | bytes, title: str | None, main_text: str | None, context: datetime | None = None) -> PageDate:
+def page_date(
+    page: str | bytes | HtmlElement, title: str | None, main_text: str | None, context: datetime | None = None
+) -> PageDate:
     """The publication date ``page`` states (see the module docstring); ``main_text`` is the article
-    text as extracted, ``context`` the date that places a yearless day (a feed's, a URL's, today)."""
-    tree = _parse(page)
+    text as extracted, ``context`` the date that places a yearless day (a feed's, a URL's, today).
+    ``page`` parsed already (``trafilatura.load_html``, as ``extract_page`` does) is read as it is."""
+    tree = page if isinstance(page, HtmlElement) else _parse(page)
     if tree is None:
         return PageDate(None)
     meta = metadata_date(tree)
