@@ -104,11 +104,14 @@ class PipelineSection(Section):
     dask_address: str = ""  # empty: a temporary local cluster; else an existing scheduler's address
 
 
+_FIVE_FIELDS = re.compile(r"\S+(?:\s+\S+){4}")  # minute hour day month weekday (cronsim also takes a 6th)
+
+
 def _cron(value: str) -> str:
     """A cron expression as `silkwatch serve` and Prefect read it: five fields, each in its range."""
     from cronsim import CronSim, CronSimError
 
-    if len(value.split()) != 5:
+    if not _FIVE_FIELDS.fullmatch(value.strip()):
         raise ValueError(f"must be a 5-field cron expression such as {CRON_EXAMPLE!r}, got {value!r}")
     try:
         CronSim(value, datetime(2026, 1, 1))
