@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -318,6 +318,8 @@ def serve(config: ConfigOption = None) -> None:
 
 
 def _jsonable(value):
+    if isinstance(value, datetime) and value.tzinfo is None:  # the warehouse's timestamps are UTC (docs: schema)
+        return value.replace(tzinfo=UTC).isoformat()
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):

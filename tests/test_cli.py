@@ -80,6 +80,8 @@ def test_query_formats(ran):
         "query", "select evidence, published_at from article_topics, articles limit 1", "-f", "json", cwd=ran
     )
     assert nested.returncode == 0, nested.stderr
+    stamped = silkwatch("query", "select first_seen_at from articles limit 1", "-f", "json", cwd=ran)
+    assert json.loads(stamped.stdout)[0]["first_seen_at"].endswith("+00:00")  # stored UTC, shown as UTC
 
 
 def test_query_is_read_only(ran):

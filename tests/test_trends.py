@@ -148,6 +148,7 @@ def test_trends_command(tmp_path):
                               "label": "entity Emomali Rahmon (emomali-rahmon)"}  # fmt: skip
     assert len(out["periods"]) == 28 and out["periods"][-1]["articles"] == 4 and out["periods"][-1]["rising"]
     assert "negative binomial" in out["test"]
+    assert out["periods"][-1]["start"] == f"{today:%Y-%m-%d}T00:00:00+00:00"  # a period starts at midnight UTC, said so
 
     weekly = cli("trends", "--topic", "security", "--by", "week", "-f", "csv", cwd=tmp_path)
     assert weekly.returncode == 0, weekly.stderr
