@@ -11,7 +11,8 @@ each what its caller needs:
   a prefix keeps a surname's forms together (Токаев, Токаеву -> токае), which Snowball's Russian
   stemmer splits (токаев -> тока, токаеву -> токаев), and measured best on the search judgements
   (docs/performance.md).
-- **name** (``name_stem``, ``ending_keys``, ``with_case_ending``): a registered name against the
+- **name** (``name_stem``, ``ending_keys``, ``with_case_ending``; ``name_pattern`` for rules matched
+  as regular expressions, the topic phrases marked ``cases = true``): a registered name against the
   words of a text. The name's word loses its own ending (``name_stem``: Астана -> астан,
   Ферганская -> ферганск), and a text word matches it when it is that stem plus a case ending of at
   most ``CASE_ENDING`` letters. Stricter than the index key, as tagging must be: Казахстан is not
@@ -69,3 +70,19 @@ def ending_keys(word: str) -> list[str]:
     if not is_russian(word):
         return [word]
     return [word[: len(word) - k] for k in range(CASE_ENDING + 1) if k == 0 or len(word) - k >= 2]
+
+
+def name_pattern(phrase: str) -> str:
+    """The name rule as a regular expression, for rules matched by pattern (topic phrases with
+    ``cases = true``): each word of ``phrase`` as written, a Cyrillic one as its ``name_stem`` plus
+    at most ``CASE_ENDING`` letters, ё and е alike (Шанхайская организация -> шанхайск\\w{0,3}
+    организаци\\w{0,3}: Шанхайской организации). Matched case-insensitively; the caller ends it on a
+    word boundary."""
+    words = []
+    for word in re.findall(r"\S+", phrase):
+        stem = name_stem(fold(word))
+        if is_russian(stem):
+            words.append(re.escape(stem).replace("е", "[её]") + rf"\w{{0,{CASE_ENDING}}}")
+        else:
+            words.append(re.escape(word))
+    return r"\s+".join(words)

@@ -13,8 +13,9 @@ import re
 
 import pytest
 
+from silkwatch.parsers.classify import classify_topics, compile_ruleset
 from silkwatch.parsers.entities import tag_entities
-from silkwatch.parsers.russian import ending_keys, fold, index_key, name_stem, with_case_ending
+from silkwatch.parsers.russian import ending_keys, fold, index_key, name_pattern, name_stem, with_case_ending
 from silkwatch.parsers.tokenize import query_terms, terms
 from tests.conftest import ROOT
 
@@ -100,5 +101,31 @@ def test_russian_endings_are_read_in_one_place():
     ]
     assert elsewhere == [], "Russian endings: use parsers/russian.py"
     assert russian_ending_code(ROOT / "parsers" / "russian.py"), "the check must see the normaliser's own rules"
-    for module, rule in (("tokenize.py", "index_key"), ("entities.py", "name_stem"), ("entities.py", "ending_keys")):
+    callers = (("tokenize.py", "index_key"), ("entities.py", "name_stem"), ("entities.py", "ending_keys"),
+               ("classify.py", "name_pattern"))  # fmt: skip
+    for module, rule in callers:
         assert f"{rule}(" in (ROOT / "parsers" / module).read_text("utf-8"), f"parsers/{module} must use {rule}"
+
+
+def test_a_topic_phrase_marked_cases_matches_by_the_name_rule():
+    """The SCO's Russian name in topics.toml is written once, in the nominative, and found in the
+    genitive of the labelled item written-ru-sco; the same phrase without ``cases`` is literal."""
+    text = "Саммит Шанхайской организации сотрудничества прошёл в Астане 3–4 июля 2024 года."
+    sco = next(label for label in classify_topics("", text) if label.topic == "SCO")
+    assert [m.phrase for m in sco.matches] == ["Шанхайской организации сотрудничества"]
+    phrase = {"p": "Шанхайская организация сотрудничества", "w": 3}
+    rules = {"rules_version": "t", "threshold": 2.5, "topics": {"SCO": {"phrases": [phrase]}}}
+    assert classify_topics("", text, compile_ruleset(rules)) == []
+    rules["topics"]["SCO"]["phrases"] = [{**phrase, "cases": True}]
+    assert [label.topic for label in classify_topics("", text, compile_ruleset(rules))] == ["SCO"]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "expected"),
+    [("Хоргос", "Хоргоса", True), ("Средний коридор", "Среднему коридору", True),
+     ("национальная валюта", "национальных валютах", True), ("Шелковый путь", "Шёлкового пути", True),
+     ("Хоргос", "хоргосский", False), ("Ош", "Оша", True)],
+)  # fmt: skip
+def test_name_pattern_agrees_with_the_name_rule(phrase, text, expected):
+    found = re.fullmatch(name_pattern(phrase), text, re.IGNORECASE) is not None
+    assert found is expected
