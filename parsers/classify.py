@@ -4,10 +4,11 @@ The topics are the rules file's: every ``[topics.NAME]`` table is a topic, in fi
 security and trade by default). A team adds its own in a file of the same format named by the
 config's ``[topics] file``: its topics follow the built-in ones (one with a built-in name replaces
 it), its ``threshold``, ``title_weight`` and ``max_repeats`` override, and its ``rules_version`` is
-recorded after the built-in one (``2026.11.29-1+team-1``).
+recorded after the built-in one (``2026.11.29-2+team-1``).
 
-Each topic's phrases are compiled into one alternation, so an article is scanned once per topic
-and field, not once per phrase.
+A phrase marked ``cases = true`` is plain words, its Russian ones matched in every case ending by
+the name rule of ``parsers.russian`` (``name_pattern``). Each topic's phrases are compiled into one
+alternation, so an article is scanned once per topic and field, not once per phrase.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from silkwatch.parsers.model import Match, TopicLabel
+from silkwatch.parsers.russian import name_pattern
 from silkwatch.parsers.text import unify_punctuation
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -104,7 +106,8 @@ def compile_ruleset(data: dict, where: str = "topics rules") -> Ruleset:
             if _CJK.search(ph["p"]):
                 cjk.append(f"(?P<p{i}>{ph['p']})")
             else:
-                (cs if ph.get("cs") else ci).append(rf"(?P<p{i}>(?:{ph['p']})(?!\w))")
+                body = name_pattern(ph["p"]) if ph.get("cases") else ph["p"]  # Russian case endings
+                (cs if ph.get("cs") else ci).append(rf"(?P<p{i}>(?:{body})(?!\w))")
         try:
             patterns = tuple(
                 p for p in (_alternation(ci, re.IGNORECASE, words=True), _alternation(cs, 0, words=True)) if p

@@ -4,8 +4,9 @@ Matching walks the text's words once and looks each up in a table keyed by the f
 registered name (the longest name starting there wins), so its cost does not grow with the size of
 the registry. Names match on word boundaries; short all-capital names (SCO, BRI) only as capitals;
 Russian names also with their case endings (Рахмона, Токаеву, в Астане, Ферганской долины) and
-with ё written as е (Мирзиеев). Chinese has no spaces, so Chinese names are found as substrings of
-the text (a middle dot in a transliterated name, 古尔班古力·别尔德穆哈梅多夫, in any of its forms).
+with ё written as е (Мирзиеев), by the name rule of ``parsers.russian``. Chinese has no spaces,
+so Chinese names are found as substrings of the text (a middle dot in a transliterated name,
+古尔班古力·别尔德穆哈梅多夫, in any of its forms).
 
 Each entity has an English ``label`` for readers who read only English (``parsers.english_line``):
 the short form a headline would use (Tokayev, SCO), else its first name.
@@ -19,13 +20,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+from silkwatch.parsers.russian import ending_keys, fold, name_stem, with_case_ending
 from silkwatch.parsers.text import Translation, unify_punctuation
 
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_RU_ENDING = 3  # letters a Russian case ending may add
-_RU_ADJECTIVE = ("ая", "яя", "ое", "ее", "ые", "ие", "ый", "ий", "ой")  # Ферганская -> ферганск(ой)
 # In Chinese text: the middle dots of transliterated names as one, the full-width hyphen as "-"
 _CJK_VARIANTS = Translation(str.maketrans("・•‧∙．－", "·····-"))
 
@@ -47,21 +46,6 @@ class Registry:
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # entity id -> every spelling
 
 
-def _fold(word: str) -> str:
-    """A word as names are compared: case folded, ё as е (Russian prints both)."""
-    return word.casefold().replace("ё", "е")
-
-
-def _stem_ru(word: str) -> str:
-    """A Russian name word cut to what its case forms share: an adjective ending (железная ->
-    железн, matching железной), else a final vowel (Астана -> астан, matching Астане)."""
-    if not _CYRILLIC.search(word):
-        return word
-    if len(word) > 6 and word.endswith(_RU_ADJECTIVE):
-        return word[:-2]
-    return word[:-1] if word[-1] in "аяйьео" and len(word) > 3 else word
-
-
 def load_registry(raw: str) -> Registry:
     reg = Registry()
     for entity in tomllib.loads(raw)["entity"]:
@@ -72,7 +56,7 @@ def load_registry(raw: str) -> Registry:
             if _CJK.search(name):
                 reg.cjk.append((_CJK_VARIANTS(unify_punctuation(name)), entity["id"]))
                 continue
-            words = tuple(_stem_ru(_fold(w)) for w in _WORD.findall(unify_punctuation(name)))
+            words = tuple(name_stem(fold(w)) for w in _WORD.findall(unify_punctuation(name)))
             exact = name if name.isupper() and len(name) <= 4 else None  # SCO, BRI, ШОС: capitals only
             reg.by_first.setdefault(words[0], []).append((words, entity["id"], exact))
     for options in reg.by_first.values():
@@ -87,37 +71,19 @@ def default_registry() -> Registry:
     return load_registry(resources.files("silkwatch.parsers").joinpath("rules/entities.toml").read_text("utf-8"))
 
 
-def _word_matches(name_word: str, text_word: str) -> bool:
-    if name_word == text_word:
-        return True
-    return (
-        _CYRILLIC.search(text_word) is not None
-        and text_word.startswith(name_word)
-        and len(text_word) - len(name_word) <= _RU_ENDING
-    )
-
-
-def _lookup_keys(word: str) -> list[str]:
-    """The keys a text word may start a name under: itself, and for Russian its stems without a
-    case ending of up to 3 letters (two-letter names, Си Цзиньпин, Ош, are keys too)."""
-    if not _CYRILLIC.search(word):
-        return [word]
-    return [word[: len(word) - k] for k in range(_RU_ENDING + 1) if k == 0 or len(word) - k >= 2]
-
-
 def _tag(value: str, field_name: str, reg: Registry) -> list[Mention]:
     unified = unify_punctuation(value)  # one character for one: offsets hold in the original
     words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(unified)]
-    folded = [_fold(w) for w, _, _ in words]
+    folded = [fold(w) for w, _, _ in words]
     found, i = [], 0
     while i < len(words):
         best = None
-        for key in _lookup_keys(folded[i]):
+        for key in ending_keys(folded[i]):
             for name_words, entity, exact in reg.by_first.get(key, ()):
                 n = len(name_words)
                 if exact is not None and words[i][0] != exact:
                     continue
-                if i + n <= len(words) and all(_word_matches(name_words[k], folded[i + k]) for k in range(n)):
+                if i + n <= len(words) and all(with_case_ending(name_words[k], folded[i + k]) for k in range(n)):
                     if best is None or n > best[0]:
                         best = (n, entity)
                     break  # options are longest first

@@ -1,8 +1,8 @@
 """The search tokenizer: one pure function for articles and queries alike.
 
 - Latin and other alphabetic scripts: case folded, a light English stemmer (plurals, -ing, -ed).
-- Cyrillic: case folded, ё as е, cut to its first 5 letters (a prefix match standing in for a
-  stemmer: Астана, Астане, Астаной -> астан).
+- Cyrillic: case folded, ё as е, one key for all its case forms (``parsers.russian.index_key``:
+  Астана, Астане, Астаной -> астан).
 - Chinese: overlapping character bigrams of every run of Han characters (single characters alone).
 Aliases from ``rules/entities.toml`` expand a query to every spelling of the entity it names, and
 to the entity itself: each article's index also holds an ``entity:<id>`` term per mention the
@@ -19,11 +19,10 @@ from functools import cache, lru_cache
 
 from silkwatch.parsers.entities import default_registry, tag_entities
 from silkwatch.parsers.measure import SNIPPET_COLUMNS, columns
+from silkwatch.parsers.russian import fold, index_key, is_russian
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+|[^\W\d_][\w'’-]*[^\W_]|[^\W_]+")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-RUSSIAN_PREFIX = 5
 STOPWORDS = frozenset(
     [
         "a",
@@ -84,12 +83,12 @@ def normalise_token(token: str) -> tuple[str, ...]:
         if len(token) == 1:
             return (token,)
         return tuple(token[i : i + 2] for i in range(len(token) - 1))
-    token = token.replace("’", "").replace("'", "").replace("ё", "е")  # Xi'an -> xian, China's -> chinas
+    token = fold(token.replace("’", "").replace("'", ""))  # Xi'an -> xian, China's -> chinas
     parts = [p for p in token.split("-") if p]
     if len(parts) > 1:  # China-Europe, Nur-Sultan: the parts and the joined form
         return (*(t for p in parts for t in normalise_token(p)), *normalise_token("".join(parts)))
-    if _CYRILLIC.search(token):
-        return (token[:RUSSIAN_PREFIX],)
+    if is_russian(token):
+        return (index_key(token),)
     return (_stem_english(token),)
 
 

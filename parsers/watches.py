@@ -5,8 +5,8 @@ any of the words, a watch raises an alert, so an article must have all of them:
 
 - a name in the entity registry (``Rahmon``, ``Рахмон``, ``拉赫蒙``, ``Xi Jinping``) stands for the
   entity: the article must mention it, in any spelling or script (``article_entities``);
-- every other word must be in the article (as the search index stores it: stemmed, Russian cut to
-  its first letters, Chinese as character pairs);
+- every other word must be in the article (as the search index stores it: stemmed, Russian by its
+  index key, ``parsers.russian.index_key``, Chinese as character pairs);
 - every "quoted phrase" must occur as written (case and apostrophes aside).
 """
 
