@@ -137,7 +137,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, source: str, conflict: s
 # Which article each copy of the batch belongs to, in order: the one already holding its URL (the
 # copy was seen: nothing to do; a URL twice in the batch counts from its first row), the one
 # holding a copy with the same content hash (stored, or the first row of the batch with it), its
-# near duplicate (``near_article_id``), or a new one (``candidate_article_id``).
+# near duplicate (``near_article_id``), or a new one (``candidate_article_id``). A fresh copy's URL
+# is new (not stored, first in the batch): its source and signature rows are plain inserts.
 PLACE_SQL = """
 CREATE OR REPLACE TEMP TABLE _placed AS
 WITH by_url AS (
@@ -226,13 +227,11 @@ SAVE_SQL = [
            b.removed_lines, b.text_from, b.encoding, b.encoding_from, b.feed_published_at, b.feed_date_found,
            b.page_published_at, b.page_date_found, b.date_note
     FROM _placed p JOIN _batch b USING (i) WHERE p.fresh
-    ON CONFLICT (url) DO NOTHING
     """,
     """
     INSERT INTO copy_signatures BY NAME
     SELECT b.url, p.article_id, b.minhash, b.shingles FROM _placed p JOIN _batch b USING (i)
     WHERE p.fresh AND b.minhash IS NOT NULL
-    ON CONFLICT (url) DO NOTHING
     """,
     """
     INSERT INTO lsh_bands
