@@ -107,11 +107,8 @@ def save_rows(
         batch = batch.set_column(
             batch.schema.get_field_index("near_article_id"), "near_article_id", near_duplicates(con, batch)
         )
-        result = save_batch(con, batch, seen_at)
-        # new articles and merged texts; heals any entry a killed run left stale
-        index_pending(
-            con, counted={(row["title"], row["content_hash"]): row["terms"] for row in rows if "terms" in row}
-        )
+        result = save_batch(con, batch, seen_at, index=True)  # indexes what it can from the batch's terms
+        index_pending(con)  # the rest, and any entry a killed run left stale
         settle_pending_entries(con, settled, failed_again or {}, seen_at)
         save_fetch_log(con, log, run_id)
         fault_point("save-before-commit")

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
+import numpy as np
+
 from silkwatch.parsers.dedupe import article_id_for
 from silkwatch.parsers.entities import tag_entities
 from silkwatch.parsers.measure import word_count
@@ -46,7 +48,7 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "removed_lines": [asdict(r) for r in copy.removed],
         "entities": [asdict(m) for m in mentions],
         # the search index's, should this copy's text be kept
-        "terms": term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions]),
+        **_search_columns(term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions])),
         "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
         "topics": topic_rows(copy.topics),
     }
@@ -62,8 +64,21 @@ def topic_rows(labels: Sequence, **columns) -> list[dict]:
     ]  # fmt: skip
 
 
+# Number arrays are packed (``numpy.ndarray.tobytes``: uint32 minhash, int64 band_keys, int32
+# search_tfs): one bytes object each, which the load makes a list column without Python per value
+# (``warehouse.load.batch_table``), and which crosses from a worker process as one object.
 def _signature_columns(text: str) -> dict:
     sig = signature(text)
     if sig is None:
-        return {"minhash": None, "shingles": None, "band_keys": []}
-    return {"minhash": sig.values.tolist(), "shingles": sig.shingles, "band_keys": sig.band_keys()}
+        return {"minhash": None, "shingles": None, "band_keys": None}
+    keys = np.asarray(sig.band_keys(), np.int64)
+    return {"minhash": sig.values.astype(np.uint32).tobytes(), "shingles": sig.shingles, "band_keys": keys.tobytes()}
+
+
+def _search_columns(counts: dict[str, int]) -> dict:
+    """The copy's search-index entry: its terms one a line (a term is never more than a line: the
+    tokenizer's words and entity ids) and their counts, aligned; the load splits them in SQL."""
+    return {
+        "search_terms": "\n".join(counts),
+        "search_tfs": np.fromiter(counts.values(), np.int32, len(counts)).tobytes(),
+    }

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute
 
+from silkwatch.warehouse.search import index_winners
 from silkwatch.warehouse.tx import keys_table, registered, transaction
 
 REMOVED_TYPE = pa.list_(pa.struct([("line_no", pa.int32()), ("rule", pa.string()), ("text", pa.string())]))
@@ -67,6 +69,8 @@ BATCH_SCHEMA = pa.schema(
         ("minhash", pa.list_(pa.uint32())),
         ("shingles", pa.int32()),
         ("band_keys", pa.list_(pa.int64())),
+        ("search_terms", pa.string()),
+        ("search_tfs", pa.list_(pa.int32())),
         ("topics", pa.list_(TOPIC_TYPE)),
         ("entities", pa.list_(ENTITY_TYPE)),
     ]
@@ -96,12 +100,33 @@ class SaveResult:
 
 
 def rows_table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
+    """Rows as a table of this schema, a column at a time (array columns may hold numpy arrays)."""
     return pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in schema.names}, schema=schema)
 
 
+# the columns a row holds as packed numbers (``parsers.rows``), and their numpy types
+PACKED = {"minhash": np.uint32, "band_keys": np.int64, "search_tfs": np.int32}
+
+
+def packed_list(values: Sequence[bytes | None], dtype: type, type_: pa.DataType) -> pa.Array:
+    """A list column of packed number arrays (None: null), made in one step whatever its length."""
+    size = np.dtype(dtype).itemsize
+    lengths = np.fromiter((len(v) // size if v is not None else 0 for v in values), np.int32, len(values))
+    offsets = np.zeros(len(values) + 1, np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.frombuffer(b"".join(v for v in values if v is not None), dtype)
+    mask = pa.array([v is None for v in values], pa.bool_())
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, type_.value_type), mask=mask, type=type_)
+
+
 def batch_table(rows: Sequence[dict]) -> pa.Table:
-    """A batch of copy rows as the load's table, numbered ``i`` in batch order."""
-    table = rows_table(rows, BATCH_SCHEMA)
+    """A batch of copy rows (``parsers.rows.copy_to_row``) as the load's table, numbered ``i`` in
+    batch order."""
+    columns = {}
+    for name, type_ in zip(BATCH_SCHEMA.names, BATCH_SCHEMA.types, strict=True):
+        values = [row.get(name) for row in rows]
+        columns[name] = packed_list(values, PACKED[name], type_) if name in PACKED else pa.array(values, type_)
+    table = pa.Table.from_pydict(columns, schema=BATCH_SCHEMA)
     return table.append_column("i", pa.array(range(len(rows)), pa.int32()))
 
 
@@ -112,7 +137,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, source: str, conflict: s
 # Which article each copy of the batch belongs to, in order: the one already holding its URL (the
 # copy was seen: nothing to do; a URL twice in the batch counts from its first row), the one
 # holding a copy with the same content hash (stored, or the first row of the batch with it), its
-# near duplicate (``near_article_id``), or a new one (``candidate_article_id``).
+# near duplicate (``near_article_id``), or a new one (``candidate_article_id``). A fresh copy's URL
+# is new (not stored, first in the batch): its source and signature rows are plain inserts.
 PLACE_SQL = """
 CREATE OR REPLACE TEMP TABLE _placed AS
 WITH by_url AS (
@@ -144,20 +170,22 @@ WHERE u.url_article IS NOT NULL OR u.url_n > 1
 WINNERS_SQL = """
 CREATE OR REPLACE TEMP TABLE _winners AS
 WITH versions AS (
-    SELECT a.article_id, 0 AS rank, a.word_count, a.published_at
+    SELECT a.article_id, 0 AS rank, a.title, a.word_count, a.published_at
     FROM articles a WHERE a.article_id IN (SELECT article_id FROM _placed WHERE fresh)
     UNION ALL
-    SELECT p.article_id, p.i + 1, b.word_count, b.published_at
+    SELECT p.article_id, p.i + 1, b.title, b.word_count, b.published_at
     FROM _placed p JOIN _batch b USING (i) WHERE p.fresh
 )
 SELECT article_id,
        bool_or(rank = 0) AS stored,
+       first(title ORDER BY rank) AS title,
        min(rank) FILTER (WHERE rank > 0) - 1 AS first_i,
        first(rank ORDER BY word_count DESC, rank) - 1 AS text_i,
        first(rank ORDER BY published_at ASC NULLS LAST, rank) - 1 AS date_i
 FROM versions GROUP BY article_id
 """
-# text_i / date_i: the batch row whose text / date the article takes, or -1 when it keeps its own
+# title: the article's (the stored one, else its first copy's); text_i / date_i: the batch row whose
+# text / date the article takes, or -1 when it keeps its own
 
 SAVE_SQL = [
     """
@@ -199,13 +227,11 @@ SAVE_SQL = [
            b.removed_lines, b.text_from, b.encoding, b.encoding_from, b.feed_published_at, b.feed_date_found,
            b.page_published_at, b.page_date_found, b.date_note
     FROM _placed p JOIN _batch b USING (i) WHERE p.fresh
-    ON CONFLICT (url) DO NOTHING
     """,
     """
     INSERT INTO copy_signatures BY NAME
     SELECT b.url, p.article_id, b.minhash, b.shingles FROM _placed p JOIN _batch b USING (i)
     WHERE p.fresh AND b.minhash IS NOT NULL
-    ON CONFLICT (url) DO NOTHING
     """,
     """
     INSERT INTO lsh_bands
@@ -229,8 +255,11 @@ def save_copies(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], seen_at: d
     return save_batch(con, batch_table(rows), seen_at)
 
 
-def save_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, seen_at: datetime) -> SaveResult:
-    """``save_copies`` of a batch already made a table (``batch_table``)."""
+def save_batch(
+    con: duckdb.DuckDBPyConnection, batch: pa.Table, seen_at: datetime, *, index: bool = False
+) -> SaveResult:
+    """``save_copies`` of a batch already made a table (``batch_table``). ``index``: also put each
+    article whose text came from this batch in the search index (``warehouse.search.index_winners``)."""
     if not batch.num_rows:
         return SaveResult()
     with registered(con, _batch=batch), transaction(con):
@@ -238,6 +267,8 @@ def save_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, seen_at: datetim
         con.execute(WINNERS_SQL)
         for sql in SAVE_SQL:
             con.execute(sql, {"seen_at": seen_at}) if "$seen_at" in sql else con.execute(sql)
+        if index:
+            index_winners(con)
         fresh, new, seen = con.execute(
             "SELECT count(*) FILTER (WHERE fresh), (SELECT count(*) FROM _winners WHERE NOT stored), "
             "count(*) FILTER (WHERE NOT fresh) FROM _placed"

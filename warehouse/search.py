@@ -66,9 +66,43 @@ def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, 
     with registered(con, _ids=keys_table(ids, "article_id"), _docs=doc_table, _terms=term_table), transaction(con):
         con.execute("DELETE FROM search_terms WHERE article_id IN (SELECT article_id FROM _ids)")
         con.execute("DELETE FROM search_docs WHERE article_id IN (SELECT article_id FROM _ids)")
-        fault_point("indexing")
         con.execute("INSERT INTO search_docs BY NAME SELECT * FROM _docs")
         con.execute("INSERT INTO search_terms BY NAME SELECT * FROM _terms")
+
+
+# The index entries of the articles whose text a load takes from its batch (``warehouse.load``'s
+# ``_winners`` and ``_batch``): the terms the workers counted (``parsers.rows``), when the copy's
+# title is the article's (the terms count the title); the others are indexed by ``index_pending``.
+BATCH_ENTRIES_SQL = """
+SELECT w.article_id, t.content_hash, t.search_terms, t.search_tfs FROM _winners w JOIN _batch t ON t.i = w.text_i
+WHERE t.title = w.title AND t.search_terms IS NOT NULL
+"""
+INDEX_WINNERS_SQL = [
+    f"""
+    INSERT INTO search_docs BY NAME
+    SELECT article_id, content_hash, coalesce(list_sum(search_tfs), 0) AS length FROM ({BATCH_ENTRIES_SQL})
+    """,
+    f"""
+    INSERT INTO search_terms BY NAME
+    SELECT unnest(CASE WHEN search_terms = '' THEN [] ELSE string_split(search_terms, chr(10)) END) AS term,
+           article_id, unnest(search_tfs) AS tf
+    FROM ({BATCH_ENTRIES_SQL})
+    """,
+]
+
+
+def index_winners(con: duckdb.DuckDBPyConnection) -> None:
+    """Inside a load (``warehouse.load.save_batch``): replace the index entries of every article
+    whose text comes from the batch, with the batch's own term counts. Only a stored article whose
+    text changed has entries to delete, so a batch of new articles only appends."""
+    changed = "SELECT article_id FROM _winners WHERE stored AND text_i >= 0"
+    if con.execute(f"SELECT count(*) FROM ({changed})").fetchone()[0]:
+        for table in ("search_terms", "search_docs"):
+            con.execute(f"DELETE FROM {table} WHERE article_id IN ({changed})")
+    docs, terms = INDEX_WINNERS_SQL
+    con.execute(docs)
+    fault_point("indexing")
+    con.execute(terms)
 
 
 def compact_search_index(con: duckdb.DuckDBPyConnection) -> None:
@@ -170,24 +204,21 @@ def search(
 INDEX_BATCH = 5_000
 
 
-def index_pending(
-    con: duckdb.DuckDBPyConnection, everything: bool = False, counted: dict[tuple[str, str], dict] | None = None
-) -> int:
-    """Index articles that are new or whose text changed (every article when ``everything``).
-    ``counted``: term counts already made (by the extraction workers), by (title, content hash).
-    The others' entity terms come from their stored mentions (``article_entities``), not a second
+def index_pending(con: duckdb.DuckDBPyConnection, everything: bool = False) -> int:
+    """Index articles that are new or whose text changed (every article when ``everything``): after
+    a load (``index_winners``) only those it could not index from its batch, and any a killed run
+    left out. Their entity terms come from their stored mentions (``article_entities``), not a second
     tagging: `silkwatch reclassify` then `silkwatch reindex` brings a registry change to search."""
     if everything:
         clear_search_index(con)
-    counted = counted or {}
     pending = articles_to_index(con, everything)
     for start in range(0, len(pending), INDEX_BATCH):  # a batch at a time: memory stays bounded
         chunk = article_texts(con, pending[start : start + INDEX_BATCH])
-        mentions = article_mentions(con, [c[0] for c in chunk if (c[1], c[3]) not in counted])
+        mentions = article_mentions(con, [c[0] for c in chunk])
         save_search_index(
             con,
             [
-                (aid, chash, counted.get((title, chash)) or term_counts(title, text, mentions=mentions.get(aid, [])))
+                (aid, chash, term_counts(title, text, mentions=mentions.get(aid, [])))
                 for aid, title, text, chash in chunk
             ],
         )
