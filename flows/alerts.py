@@ -108,9 +108,11 @@ def _alert(kind: str, subject: str, target: str, run_id: str, ids: list[str], no
             "status": "pending", "attempts": 0}  # fmt: skip
 
 
-def find_and_record(config: Config, run_id: str, now: datetime) -> AlertSummary:
+def find_and_record(config: Config, run_id: str, now: datetime) -> tuple[AlertSummary, list[dict]]:
     """Check the articles not checked yet against every watch, look for stories that broke, and
-    record the hits, the stories and their alerts (one transaction)."""
+    record the hits, the stories and their alerts (one transaction). Return what was found, and
+    every alert not sent yet whose target is still configured (read in the same opening of the
+    warehouse: a run with nothing to check or send opens it once)."""
     summary = AlertSummary()
     hits, broken, alerts = [], [], []
     with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
@@ -139,8 +141,9 @@ def find_and_record(config: Config, run_id: str, now: datetime) -> AlertSummary:
                 )
                 alerts.append(_alert("breaking", story["story_id"], target, run_id, story["article_ids"], now, text))
         save_findings(con, unchecked, hits, broken, alerts, now)
+        pending = [a for a in alerts_to_send(con) if _configured(config, a)]
     fault_point("alerts-recorded")
-    return summary
+    return summary, pending
 
 
 def _configured(config: Config, alert: dict) -> bool:
@@ -150,11 +153,9 @@ def _configured(config: Config, alert: dict) -> bool:
     return any(w.name == alert["subject"] and alert["target"] in w.notify for w in config.watches)
 
 
-def deliver(config: Config) -> list[Delivery]:
-    """Send every alert not sent yet whose target is still configured, one at a time, recording each
-    outcome as it comes (alerts of a watch or target removed from the config wait, unsent)."""
-    with open_warehouse(config.warehouse_path, wait_seconds=10) as con:
-        pending = [a for a in alerts_to_send(con) if _configured(config, a)]
+def deliver(config: Config, pending: list[dict]) -> list[Delivery]:
+    """Send the alerts ``pending`` (``find_and_record``'s), one at a time, recording each outcome as
+    it comes (alerts of a watch or target removed from the config wait, unsent)."""
     done = []
     for alert in pending:
         body = alert["body"]
@@ -184,6 +185,6 @@ def check_and_alert(config: Config, run_id: str, now: datetime | None = None) ->
     """The ingest's alert step: notify URLs checked first (a bad one is a ConfigError naming its
     watch, and nothing is sent), then the new articles checked and every pending alert sent."""
     check_notify(config)
-    summary = find_and_record(config, run_id, now or utc_now())
-    summary.deliveries = deliver(config)
+    summary, pending = find_and_record(config, run_id, now or utc_now())
+    summary.deliveries = deliver(config, pending)
     return summary

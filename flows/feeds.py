@@ -1,4 +1,7 @@
-"""Plain functions behind the feed tasks: the feed list, checking feeds, fetching their new pages."""
+"""Plain functions behind the feed tasks: the feed list, checking feeds, fetching their new pages.
+
+The fetcher (httpx) and the feed parser (feedparser) are imported by the checks that use them: a
+run whose feed list is empty (``load_feed_list``) does not load them."""
 
 from __future__ import annotations
 
@@ -11,13 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from silkwatch.flows import stopping
 from silkwatch.flows.config import FeedListError
-from silkwatch.flows.fetch import FetchPolicy, FetchResult, HostLimiter, fetch, make_client
 from silkwatch.parsers.dates import is_zone_name
-from silkwatch.parsers.feeds import FeedEntry, FeedError, parse_feed
 from silkwatch.parsers.polling import parse_interval, poll_plan
+
+if TYPE_CHECKING:
+    from silkwatch.flows.fetch import FetchPolicy, FetchResult, HostLimiter
+    from silkwatch.parsers.feeds import FeedEntry
 
 
 def load_feed_list(path: Path) -> list[dict]:
@@ -108,6 +114,9 @@ class FeedOutcome:
 
 def check_feed(feed: dict, state: dict | None, policy: FetchPolicy, limiter: HostLimiter) -> FeedOutcome:
     """Fetch one feed (conditionally, with its last ETag/Last-Modified) and parse it."""
+    from silkwatch.flows.fetch import fetch, make_client
+    from silkwatch.parsers.feeds import FeedError, parse_feed
+
     state = state or {}
     with make_client(policy) as client:
         result = fetch(
@@ -154,6 +163,8 @@ class FeedChecks:
         try:
             outcome = check_feed(feed, state, policy, limiter)
         except Exception as exc:  # a bug checking one feed fails that feed, never the run
+            from silkwatch.flows.fetch import FetchResult
+
             error = f"could not check the feed ({type(exc).__name__}: {exc})"
             outcome = FeedOutcome(feed, FetchResult(feed["url"], "feed", "error", error=error), error=error)
         self._answers.put(outcome)
@@ -185,6 +196,8 @@ def entry_to_json(entry: FeedEntry) -> str:
 
 
 def entry_from_json(text: str) -> FeedEntry:
+    from silkwatch.parsers.feeds import FeedEntry
+
     values = json.loads(text)
     for f in dataclasses.fields(FeedEntry):
         if "datetime" in str(f.type) and values.get(f.name) is not None:

@@ -22,46 +22,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from silkwatch.flows import stopping
-from silkwatch.flows.alerts import AlertSummary, check_and_alert
 from silkwatch.flows.config import Config, EmailConfig
-from silkwatch.flows.feeds import (
-    FeedChecks,
-    FeedOutcome,
-    PageBatch,
-    entry_from_json,
-    entry_to_json,
-    load_feed_list,
-    poll_plans,
-)
-from silkwatch.flows.fetch import READ_SLICE, FetchPolicy, HostLimiter, policy_from_config
 from silkwatch.flows.ingest import Batch, SeedText, cluster_stories, prepare_seeds, read_seeds, save_rows
-from silkwatch.flows.pages import PagePool, fetch_pages
 from silkwatch.flows.steps import cancelled, flow, in_prefect_run, quote, task
 from silkwatch.parsers.classify import topic_ruleset
 from silkwatch.parsers.digest import MAX_PER_TOPIC
+from silkwatch.parsers.seeds import seed_url
 from silkwatch.warehouse.clock import utc_now
 from silkwatch.warehouse.db import open_warehouse
 from silkwatch.warehouse.faults import fault_point
-from silkwatch.warehouse.feeds import (
-    add_pending_entries,
-    feed_states,
-    known_source_urls,
-    page_failure_counts,
-    pending_entries,
-    record_feed_check,
-    sync_feeds,
-)
-from silkwatch.warehouse.load import SaveResult, finish_run, save_fetch_log, start_run
-from silkwatch.warehouse.sources import schedule_feeds
+from silkwatch.warehouse.feeds import known_source_urls
+from silkwatch.warehouse.load import SaveResult, finish_run, start_run
 from silkwatch.warehouse.tx import transaction
 
 if TYPE_CHECKING:
     from prefect.futures import PrefectFuture
     from prefect.states import State
 
+    from silkwatch.flows.alerts import AlertSummary
     from silkwatch.flows.digest import DigestResult
     from silkwatch.flows.email import SendOutcome
+    from silkwatch.flows.feeds import FeedOutcome, PageBatch
+    from silkwatch.flows.fetch import FetchPolicy, HostLimiter
+    from silkwatch.flows.pages import PagePool
     from silkwatch.flows.steps import LocalFuture, Stopped
+
+# The feed path (fetcher, feed parser, extraction pool) and the alerts are imported by the steps
+# that use them: an ingest of seeds with no feeds and no watches, the commonest one-off command,
+# does not pay for httpx, feedparser or Apprise.
 
 BATCH_SIZE = 500  # article copies per prepare/save task
 # pages per fetch+extract task (the crash tests set small batches through the environment)
@@ -102,6 +90,11 @@ def record_feeds_task(db_path: Path, outcomes: list[FeedOutcome], run_id: str, n
     until their copy is saved: in one transaction with the feed's new ETag, so that no stop can
     leave an entry behind a 304. Return the entries newly pending, with their pages' past failures.
     A check cut short by a stop is left out: it is no failure of its feed (no backoff)."""
+    from silkwatch.flows.feeds import entry_to_json, poll_plans
+    from silkwatch.warehouse.feeds import add_pending_entries, page_failure_counts, record_feed_check
+    from silkwatch.warehouse.load import save_fetch_log
+    from silkwatch.warehouse.sources import schedule_feeds
+
     outcomes = [o for o in outcomes if not o.stopped]
     with open_warehouse(db_path) as con, transaction(con):
         links = [e.link for o in outcomes for e in o.entries if e.link]
@@ -134,6 +127,8 @@ def fetch_pages_task(
     items: list, policy: FetchPolicy, limiter: HostLimiter, failures: dict, now, run_id, pool: PagePool,
     topics_file: str | None = None,
 ) -> PageBatch:  # fmt: skip
+    from silkwatch.flows.pages import fetch_pages
+
     return fetch_pages(items, policy, limiter, failures, now, run_id, pool, topics_file)
 
 
@@ -162,6 +157,8 @@ def write_digest_task(
 @task(name="watches-and-alerts")
 def alerts_task(config: Config, run_id: str) -> AlertSummary:
     """The new articles against the watches, breaking stories, and every alert not sent yet."""
+    from silkwatch.flows.alerts import check_and_alert
+
     return check_and_alert(config, run_id)
 
 
@@ -212,13 +209,21 @@ def _ingest_seeds(config: Config, summary: IngestSummary, seen_at) -> None:
     summary.failures.extend(loaded.failures)
     summary.seeds_failed += len(loaded.failures)
     pending_log = loaded.log
-    if not loaded.items:
+    # A seed whose copy is stored already needs no parsing, cleaning or classifying: the load would
+    # find its URL stored and leave it as it is (``SaveResult.already_seen``).
+    with open_warehouse(config.warehouse_path) as con:
+        stored = known_source_urls(con, [seed_url(s.name) for s in loaded.items])
+    fresh = [s for s in loaded.items if seed_url(s.name) not in stored]
+    summary.seeds_read += len(stored)
+    summary.copies_seen += len(stored)
+    summary.already_seen += len(stored)
+    if not fresh:
         save_batch_task(config.warehouse_path, [], quote(pending_log), summary.run_id, seen_at)
         cluster_after_load(config, [])  # heals what a killed run left unclustered, as every load does
-    for start in range(0, len(loaded.items), BATCH_SIZE):
+    for start in range(0, len(fresh), BATCH_SIZE):
         if stopping.stop_requested():
             return
-        prepared = prepare_batch_task(quote(loaded.items[start : start + BATCH_SIZE]), config.topics_file)
+        prepared = prepare_batch_task(quote(fresh[start : start + BATCH_SIZE]), config.topics_file)
         summary.failures.extend(prepared.failures)
         summary.seeds_failed += len(prepared.failures)
         saved = save_batch_task(
@@ -268,9 +273,16 @@ def _ingest_feeds(config: Config, summary: IngestSummary, now, follow_polling: b
     """Check the feeds, and fetch, extract and save the pages of their new entries, as the feeds
     answer: a slow feed holds up no other feed's pages (``PAGE_BATCH_FILL_SECONDS``). Entries an
     earlier run read and did not finish (``pending_entries``) come first."""
+    from silkwatch.flows.feeds import load_feed_list
+
     feeds = [f for f in load_feed_list(config.feeds_file) if f["enabled"]]
     if not feeds:
         return
+    from silkwatch.flows.feeds import FeedChecks, entry_from_json
+    from silkwatch.flows.fetch import HostLimiter, policy_from_config
+    from silkwatch.flows.pages import PagePool
+    from silkwatch.warehouse.feeds import feed_states, page_failure_counts, pending_entries, sync_feeds
+
     waiting = _Waiting()
     with open_warehouse(config.warehouse_path) as con:
         sync_feeds(con, feeds, now)
@@ -314,6 +326,8 @@ def _feeds_to_pages(
     fetch_extract: Callable[[list], PrefectFuture | LocalFuture],
 ) -> None:  # fmt: skip
     """Record each feed as it answers, and keep one page batch in flight while the one before is saved."""
+    from silkwatch.flows.feeds import FeedOutcome
+
     in_flight: PrefectFuture | LocalFuture | None = None  # the page batch being fetched and extracted
     while (unanswered or waiting.items or in_flight) and not stopping.stop_requested():
         arrived = _news(news)
@@ -340,6 +354,8 @@ def _feeds_to_pages(
 
 def _news(news: queue.Queue) -> list:
     """What came since the last look: waits a little for the first, so the loop sees a stop soon."""
+    from silkwatch.flows.fetch import READ_SLICE
+
     try:
         arrived = [news.get(timeout=READ_SLICE)]
     except queue.Empty:

@@ -37,6 +37,11 @@ def decode_seed(name: str, data: bytes) -> Decoded:
     return decoded
 
 
+def seed_url(name: str) -> str:
+    """The URL of the copy a seed file ``name`` gives: ``seed:<name>``."""
+    return f"seed:{name}"
+
+
 def parse_seed(name: str, text: str) -> ArticleCopy:
     """Parse one seed text; ``name`` is the file name, used in the copy's URL ``seed:<name>``."""
     if "\x00" in text:
@@ -54,7 +59,7 @@ def parse_seed(name: str, text: str) -> ArticleCopy:
     language = detect_language(body)
     dated = stated_date(cleaned.captures.get("published"), language=language)
     return ArticleCopy(
-        url=f"seed:{name}",
+        url=seed_url(name),
         title=title,
         text=body,
         source_name=cleaned.captures.get("outlet"),

@@ -65,6 +65,30 @@ def test_whole_run_twice_changes_nothing(prefect_harness, workdir, local_date_no
     assert "date unknown" in digest and "19 May 2023, 11:25" in digest
 
 
+def test_a_rerun_parses_only_the_seeds_not_stored(workdir, monkeypatch):
+    """A seed whose copy is stored would be left as it is by the load: it is not parsed again."""
+    from silkwatch.flows import pipeline
+    from silkwatch.flows.runners import ThreadRunner
+    from silkwatch.flows.steps import run_local
+
+    config = load_config(workdir / "silkwatch.toml")
+    first = run_local(run_flow, ThreadRunner(), config, write_report=False)
+    assert (first.articles_new, first.seeds_read) == (5, 5)
+    parsed: list[str] = []
+    prepare = pipeline.prepare_seeds
+    monkeypatch.setattr(pipeline, "prepare_seeds", lambda seeds, rules: parsed.extend(s.name for s in seeds) or
+                        prepare(seeds, rules))  # fmt: skip
+    seed = sorted((workdir / "seeds").glob("*.txt"))[0]
+    (workdir / "seeds" / "again.txt").write_bytes(seed.read_bytes())  # a new file: a copy of a stored article
+    second = run_local(run_flow, ThreadRunner(), config, write_report=False)
+    assert parsed == ["again.txt"]
+    assert (second.seeds_read, second.copies_seen, second.already_seen, second.duplicates) == (6, 6, 5, 1)
+    assert (second.articles_new, second.failures) == (0, [])
+    with open_warehouse(config.warehouse_path, read_only=True) as con:
+        assert check_integrity(con) == []
+        assert con.execute("SELECT count(*) FROM fetch_log WHERE kind = 'seed'").fetchone()[0] == 11
+
+
 def test_one_bad_seed_does_not_abort_the_run(prefect_harness, workdir):
     (workdir / "seeds" / "broken.txt").write_bytes(b"\xff\xfe\x00garbage")
     (workdir / "seeds" / "blank.txt").write_text("\n\n", "utf-8")

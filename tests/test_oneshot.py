@@ -121,6 +121,40 @@ def test_a_one_off_command_does_not_import_prefect(tmp_path) -> None:
     assert query.stderr.strip() == "imported: []"  # reading the warehouse needs none of them
 
 
+# What a one-off command that fetches, extracts, renders and sends nothing must not load: each
+# costs a tenth of a second or more of start-up (the no-op ingest's budget is 1.5 s in all).
+HEAVY = {"prefect", "trafilatura", "lxml", "httpx", "httpcore", "feedparser", "apprise", "jinja2", "matplotlib",
+         "distributed", "dask"}  # fmt: skip
+
+
+def _packages_imported(args: list[str], cwd: Path, env: dict) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """The command run in this interpreter, and the top-level packages it had imported at its end."""
+    code = (
+        "import sys\nfrom silkwatch.flows.cli import main\nsys.argv = ['silkwatch', *sys.argv[1:]]\n"
+        "try:\n    main()\nfinally:\n    print('imported:', ' '.join(sorted({m.split('.')[0] for m in sys.modules})), "
+        "file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    return done, set(done.stderr.rpartition("imported:")[2].split())
+
+
+def test_a_no_op_ingest_loads_nothing_it_does_not_use(tmp_path) -> None:
+    """Seeds all stored, no feeds: no fetcher, feed parser, extractor, templates or Prefect."""
+    work = _seeds_workdir(tmp_path / "work")
+    env = silkwatch_env(PREFECT_HOME=str(tmp_path / "prefect-home"))
+    first = subprocess.run([SILKWATCH, "ingest"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    noop, imported = _packages_imported(["ingest"], work, env)
+    assert noop.returncode == 0, noop.stderr
+    assert "already stored (unchanged)   │ 5" in noop.stdout
+    assert "silkwatch" in imported
+    assert imported & HEAVY == set()
+    query, imported = _packages_imported(["query", "select 1"], work, env)
+    assert query.returncode == 0, query.stderr
+    assert imported & (HEAVY | {"pyarrow", "numpy"}) == set()
+
+
 def _flow_runs(name: str) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
