@@ -70,7 +70,9 @@ def main() -> int:
     ratio = worker_ms / bare_ms
     print(f"{n} bench pages, {runs} runs, CPU time per page (median): bare trafilatura.extract "
           f"{bare_ms:.2f} ms, extraction worker {worker_ms:.2f} ms; ratio {ratio:.2f} (target <= 1.3)")  # fmt: skip
-    print(f"worker_pages={n} bare_cpu_ms={bare_ms:.2f} worker_cpu_ms={worker_ms:.2f} worker_cpu_ratio={ratio:.2f}")
+    figures = {"worker_pages": n, "bare_cpu_ms": f"{bare_ms:.2f}", "worker_cpu_ms": f"{worker_ms:.2f}",
+               "worker_cpu_ratio": f"{ratio:.2f}"}  # fmt: skip
+    print(" ".join(f"{name}={value}" for name, value in figures.items()))
     return 0
 
 
