@@ -20,6 +20,7 @@ import time
 # (module under bench/, extra arguments): the order they run in
 PARTS: list[tuple[str, list[str]]] = [
     ("startup", []),
+    ("worker", []),
     ("ingest", []),
     ("load", []),
     ("dedupe", []),
@@ -35,6 +36,7 @@ PARTS: list[tuple[str, list[str]]] = [
 TARGETS: dict[str, tuple[str, float, str, str]] = {
     "noop_ingest_s": ("<=", 1.5, "s", "one-off silkwatch ingest of the stored seeds, nothing new, wall"),
     "query_select1_s": ("<=", 0.5, "s", 'one-off silkwatch query "select 1", wall'),
+    "worker_cpu_ratio": ("<=", 1.3, "", "extraction worker CPU per page / bare trafilatura.extract, same pages"),
     "ingest_ratio": (">=", 1.5, "", "bare trafilatura / silkwatch ingest, 2,000 pages, Prefect server up"),
     "pages_per_s": ("", 0, "pages/s", "silkwatch ingest, fetch to load, Prefect server up"),
     "peak_rss_mib": ("<", 1536, "MiB", "peak RSS of the one-off ingest's process tree"),

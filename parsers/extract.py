@@ -6,6 +6,7 @@ detection), so trafilatura always gets text, never bytes whose encoding it would
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import unescape
@@ -21,7 +22,8 @@ from silkwatch.parsers.text import collapse_whitespace
 # scripts and styles aside, is not an article page worth the time. Real article pages have far less.
 MAX_MARKUP_BYTES = 4 * 1024 * 1024
 # trafilatura (htmldate) searches the whole page for a date by default, copyright lines and lists of
-# related articles included; silkwatch reads the page's date itself (parsers/pagedates.py).
+# related articles included. silkwatch reads the page's date itself (parsers/pagedates.py) and never
+# asks htmldate; evaluation/dates.py measures htmldate with these settings against it.
 TRAFILATURA_DATE_PARAMS = {"extensive_search": False, "original_date": True}
 _MAGIC = (
     (b"%PDF-", "PDF"), (b"\x89PNG", "PNG image"), (b"GIF8", "GIF image"), (b"\xff\xd8\xff", "JPEG image"),
@@ -79,6 +81,33 @@ def page_problem(body: bytes) -> str | None:
     return None
 
 
+def page_metadata(tree, url: str | None):
+    """The title, author, site name and canonical URL of a parsed page, as trafilatura's
+    ``extract_metadata`` finds them (its steps, in its order), without what silkwatch never reads:
+    htmldate's date (``parsers.pagedates`` reads the page's date), categories, tags and licence,
+    which were a third of its cost (``make bench BENCH=worker``). A ``trafilatura.settings.Document``."""
+    from trafilatura import metadata
+
+    found = metadata.examine_meta(tree)
+    if found.author and " " not in found.author:
+        found.author = None
+    with suppress(Exception):  # trafilatura's own guard: its JSON-LD reader fails on odd pages
+        found = metadata.extract_meta_json(tree, found)
+    found.title = found.title or metadata.extract_title(tree)
+    found.author = found.author or metadata.extract_author(tree)
+    found.url = found.url or metadata.extract_url(tree, url)
+    if not found.sitename:
+        found.sitename = metadata.extract_sitename(tree)
+    if found.sitename:
+        found.sitename = found.sitename.lstrip("@")  # a Twitter handle
+        if found.sitename and "." not in found.sitename and not found.sitename[0].isupper():
+            found.sitename = found.sitename.title()
+    elif found.url and (host := metadata.META_URL.match(found.url)):
+        found.sitename = host[1]
+    found.clean_and_trim()
+    return found
+
+
 def extract_page(
     html: bytes | str, url: str | None = None, content_type: str | None = None, context: datetime | None = None
 ) -> ExtractedPage | None:
@@ -93,12 +122,11 @@ def extract_page(
     tree = trafilatura.load_html(text)
     if tree is None:
         return None
-    doc = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_comments=False, date_extraction_params=TRAFILATURA_DATE_PARAMS
-    )
+    meta = page_metadata(tree, url)
+    doc = trafilatura.bare_extraction(tree, url=url or meta.url, include_comments=False)
     if doc is None or not doc.text:
         return None
-    title = headline_without_site_name(collapse_whitespace(doc.title), text) if doc.title else None
+    title = headline_without_site_name(collapse_whitespace(meta.title), text) if meta.title else None
     cleaned = clean_text(doc.text, title=title)
     if word_count(cleaned.text) < MIN_PAGE_WORDS:
         return None
@@ -106,11 +134,11 @@ def extract_page(
     return ExtractedPage(
         title=title,
         text=cleaned.text,
-        author=collapse_whitespace(doc.author or "") or None,
+        author=collapse_whitespace(meta.author or "") or None,
         date=dated.stated,
         date_note=dated.note,
-        sitename=collapse_whitespace(doc.sitename or "") or None,
-        canonical_url=doc.url if doc.url and doc.url != url else None,
+        sitename=collapse_whitespace(meta.sitename or "") or None,
+        canonical_url=meta.url if meta.url and meta.url != url else None,
         removed=cleaned.removed,
         encoding=decoded.encoding if decoded else None,
         encoding_from=decoded.encoding_from if decoded else None,

@@ -75,3 +75,18 @@ def test_extraction_matches_golden_file(page_id, request):
             expected.splitlines(), now.splitlines(), f"golden/{path.name}", "extracted now", lineterm="", n=1
         )
         pytest.fail("extraction changed (if meant: make golden, then review git diff)\n" + "\n".join(diff))
+
+
+def test_page_metadata_is_trafilaturas_for_what_silkwatch_reads():
+    """``parsers.extract.page_metadata`` skips the parts of trafilatura's ``extract_metadata`` that
+    silkwatch never reads (htmldate, categories, tags, licence): what it does read must be the same."""
+    import trafilatura
+
+    from silkwatch.parsers.decode import decode
+    from silkwatch.parsers.extract import page_metadata
+
+    fields = ("title", "author", "sitename", "url")
+    for page_id, entry in MANIFEST.items():
+        tree = trafilatura.load_html(decode(gzip.decompress((PAGES / f"{page_id}.html.gz").read_bytes())).text)
+        ours, theirs = page_metadata(tree, entry["url"]), trafilatura.extract_metadata(tree, entry["url"])
+        assert [getattr(ours, f) for f in fields] == [getattr(theirs, f) for f in fields], page_id
