@@ -42,7 +42,7 @@ def test_print_records_formats(capsys):
     data = [{"title": "Астана", "outlet": None, "published_at": datetime(2024, 7, 3, 12, 0)}]
     print_records(OutputFormat.json, data, ["title", "outlet", "published_at"], rows, table=None)
     assert json.loads(capsys.readouterr().out) == [{"title": "Астана", "outlet": None,
-                                                     "published_at": "2024-07-03T12:00:00"}]  # fmt: skip
+                                                     "published_at": "2024-07-03T12:00:00+00:00"}]  # fmt: skip
     print_records(OutputFormat.csv, data, ["title", "outlet", "published_at"], rows, table=None)
     assert list(csv.reader(io.StringIO(capsys.readouterr().out))) == [
         ["title", "outlet", "published_at"], ["Астана", "", "2024-07-03 12:00:00"]
