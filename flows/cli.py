@@ -255,30 +255,18 @@ def _digest(cfg: Config, period: str, out: Path | None, email: bool, force: bool
                                prefect=_uses_prefect(prefect))()  # fmt: skip
     result = summary.digest
     if result.status == "sent" and not force:
-        console.print(
-            f"{result.path} was emailed already; left as sent (--force rebuilds and resends)",
-            highlight=False,
-            markup=False,
-        )
+        say(f"{result.path} was emailed already; left as sent (--force rebuilds and resends)")
     else:
-        console.print(
-            f"wrote {result.path} and {result.html_path.name} ({len(result.article_ids)} articles, period: {period})",
-            highlight=False,
-            markup=False,
-        )
+        say(f"wrote {result.path} and {result.html_path.name} ({len(result.article_ids)} articles, period: {period})")
     for outcome in summary.retried:
-        console.print(f"earlier digest {outcome.digest_id}: {outcome.reason}", highlight=False, markup=False)
+        say(f"earlier digest {outcome.digest_id}: {outcome.reason}")
     if summary.send is not None:
         if summary.send.sent:
-            console.print(
-                f"emailed to {', '.join(cfg.email.recipients)} ({summary.send.message_id})",
-                highlight=False,
-                markup=False,
-            )
+            say(f"emailed to {', '.join(cfg.email.recipients)} ({summary.send.message_id})")
         elif summary.send.reason.startswith("failed"):
             raise fail(f"email {summary.send.reason} (the digest files are kept)", EXIT_FAILURE)
         else:
-            console.print(f"not emailed: {summary.send.reason} (--force sends again)", highlight=False, markup=False)
+            say(f"not emailed: {summary.send.reason} (--force sends again)")
 
 
 @app.command()
@@ -306,11 +294,9 @@ def serve(config: ConfigOption = None) -> None:
         from silkwatch.deployments.serve import serve_deployments
 
         sched = cfg.schedule
-        console.print(
+        say(
             f"serving: ingest every {sched.ingest_every_minutes} min, daily digest '{sched.daily_digest}', "
-            f"weekly digest '{sched.weekly_digest}' ({sched.timezone}); Ctrl-C stops",
-            highlight=False,
-            markup=False,
+            f"weekly digest '{sched.weekly_digest}' ({sched.timezone}); Ctrl-C stops"
         )
         serve_deployments(cfg, lambda message: err.print(f"[yellow]stopping:[/] {escape(message)}", highlight=False))
 
@@ -325,6 +311,12 @@ def _jsonable(value):
     if isinstance(value, Decimal):
         return float(value)
     return str(value)
+
+
+def say(text: str, soft_wrap: bool = False) -> None:
+    """One line of a command's result on stdout, as written: no Rich markup or highlighting (names,
+    URLs and feed titles can hold brackets); ``soft_wrap`` keeps a long line whole (paths to copy)."""
+    console.print(text, highlight=False, markup=False, soft_wrap=soft_wrap)
 
 
 def print_records(fmt: OutputFormat, data, header: list[str], rows, table) -> None:
@@ -458,7 +450,7 @@ def _reindex(cfg: Config) -> None:
     started = time.perf_counter()
     with _rewriting(cfg, "reindex", "rebuilding the search index…") as con:
         n = index_pending(con, everything=True)
-    console.print(f"indexed {n} articles in {time.perf_counter() - started:.1f} s", highlight=False, markup=False)
+    say(f"indexed {n} articles in {time.perf_counter() - started:.1f} s")
 
 
 @app.command()
@@ -480,7 +472,7 @@ def _reclassify(cfg: Config) -> None:
     for topic, c in changes.items():
         table.add_row(topic, str(c["before"]), str(c["after"]), str(c["added"]), str(c["removed"]))
     console.print(table)
-    console.print(f"re-clustered {clustered} articles into stories", highlight=False, markup=False)
+    say(f"re-clustered {clustered} articles into stories")
 
 
 @app.command()
@@ -500,7 +492,7 @@ def _recluster(cfg: Config) -> None:
         n = cluster_pending(con, everything=True)
         (stories,) = con.execute("SELECT count(*) FROM stories").fetchone()
     took = time.perf_counter() - started
-    console.print(f"clustered {n} articles into {stories} stories in {took:.1f} s", highlight=False, markup=False)
+    say(f"clustered {n} articles into {stories} stories in {took:.1f} s")
 
 
 @app.command()
@@ -650,12 +642,10 @@ def _export(cfg: Config, folder: Path) -> None:
     tables = manifest["tables"]
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
     months = len(tables["articles"]["months"])
-    console.print(
+    say(
         f"exported {tables['articles']['rows']} articles ({months} month{'s' if months != 1 else ''}) and "
         f"{len(tables) - 1} other tables to {folder} in {time.perf_counter() - started:.1f} s ({size:.1f} MiB); "
         f"see {folder / 'README.md'}",
-        highlight=False,
-        markup=False,
         soft_wrap=True,
     )
 
@@ -682,7 +672,7 @@ def _check(cfg: Config) -> None:
         for problem in problems:
             err.print(f"problem: {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILURE)
-    console.print(f"ok: {cfg.warehouse_path} is consistent", highlight=False, markup=False, soft_wrap=True)
+    say(f"ok: {cfg.warehouse_path} is consistent", soft_wrap=True)
 
 
 @app.command()
@@ -717,7 +707,7 @@ def _when(value) -> str:
 def _feeds_list(cfg: Config) -> None:
     feeds, states = _feed_rows(cfg)
     if not feeds:
-        console.print(f"no feeds configured in {cfg.feeds_file}", highlight=False, markup=False)
+        say(f"no feeds configured in {cfg.feeds_file}")
         return
     table = Table("feed", "lang", "state", "last success", "items", "checked every", "last error",
                   caption=str(cfg.feeds_file))  # fmt: skip
@@ -857,11 +847,7 @@ def _add_feed(cfg: Config, url: str, name: str | None, language: str | None, pic
         raise fail(f"{chosen.url}: already in {cfg.feeds_file}", EXIT_BAD_INPUT)
     append_feed(cfg.feeds_file, chosen.url, name or chosen.title, language)
     via = f" (found at {url})" if chosen.url != url else ""
-    console.print(
-        f"added {name or chosen.title or chosen.url}: {chosen.items} entries{via} -> {cfg.feeds_file}",
-        highlight=False,
-        markup=False,
-    )
+    say(f"added {name or chosen.title or chosen.url}: {chosen.items} entries{via} -> {cfg.feeds_file}")
 
 
 @feeds_app.command("add")
@@ -899,11 +885,7 @@ def _feeds_import(cfg: Config, path: Path) -> None:
             append_feed(cfg.feeds_file, feed.url, feed.name, feed.language, feed.tags)
             added += 1
     kept = len(listed.feeds) - added
-    console.print(
-        f"imported {added} feed{'s' * (added != 1)} from {path} ({kept} already listed) -> {cfg.feeds_file}",
-        highlight=False,
-        markup=False,
-    )
+    say(f"imported {added} feed{'s' * (added != 1)} from {path} ({kept} already listed) -> {cfg.feeds_file}")
     for why in listed.skipped:
         err.print(f"[yellow]skipped:[/] {escape(why)}", highlight=False, soft_wrap=True)
 
@@ -928,7 +910,7 @@ def _feeds_export(cfg: Config, out: Path | None) -> None:
         sys.stdout.buffer.write(data)
         return
     out.write_bytes(data)
-    console.print(f"wrote {out}", highlight=False, markup=False)
+    say(f"wrote {out}")
 
 
 @feeds_app.command("export")
