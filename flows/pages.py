@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -62,8 +61,8 @@ def _worker_init(parent: int) -> None:
     bindings print "nanobind: leaked ..." on the run's terminal."""
     import atexit
 
-    for signum in stopping.STOP_SIGNALS:  # the run ends its workers (and a dying run's watch below)
-        signal.signal(signum, signal.SIG_IGN)
+    fault_point("worker-setup")
+    stopping.ignore_stop_signals()  # the run ends its workers (and a dying run's watch below)
     worker_exits = threading.Event()
 
     def watch() -> None:
@@ -115,19 +114,24 @@ class PagePool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             before = set(multiprocessing.active_children())
-            self._executor = stopping.with_stop_signals_ignored(self._start_workers)
+            self._executor = self._start_workers()
             self._processes = [p for p in multiprocessing.active_children() if p not in before]
         return self._executor
 
     def _start_workers(self) -> ProcessPoolExecutor:
+        """The pool, its workers started with SIGINT and SIGTERM blocked (``_worker_init`` ignores them)."""
+        # Made before the block: its queues start multiprocessing's resource tracker, whose start
+        # ends with SIGINT and SIGTERM unblocked in this thread (cpython#110844), not as they were.
         executor = ProcessPoolExecutor(
             self.size,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
             initargs=(os.getpid(),),
         )
-        for _ in range(self.size):  # each submit starts a worker, up to ``size``
-            executor.submit(_warm_up)
+        with stopping.stop_signals_blocked():
+            for _ in range(self.size):  # each submit starts a worker, up to ``size``
+                executor.submit(_warm_up)
+            fault_point("workers-starting")
         return executor
 
     def _restart(self) -> None:

@@ -4,7 +4,8 @@ The first signal only raises a flag, which every wait of a run looks at:
 
 - fetches (``flows.fetch``): reads wait in short slices and end when the flag is up, politeness
   delays and retry backoffs wait on it, and no new request starts;
-- extraction (``flows.pages``): the worker processes are killed;
+- extraction (``flows.pages``): the worker processes are killed (they ignore the signals
+  themselves: Ctrl-C reaches every process of the terminal's group);
 - the flow (``flows.pipeline``): between batches and phases; a save in progress commits (or rolls
   back) as the one transaction it is, and no other starts. The run is recorded ``interrupted``.
 
@@ -19,17 +20,23 @@ flow is, and the engine reports "Crash detected!"). So the commands start their 
 thread of their own (``flow_in_thread``), where Prefect installs no handler, while the main thread
 waits with these; and a flow body run in the main thread installs them again (``stop_on_signals``)
 for its duration, Prefect's coming back when it ends.
+
+The run's handlers stay in place while it starts processes that must ignore the signals from
+their first instant: a child inherits an ignored disposition, but ignoring in the run, even for
+milliseconds, drops a stop sent then (a process-directed signal goes to any thread not blocking
+it, and is discarded there when ignored). Instead the starting thread blocks them
+(``stop_signals_blocked``): a child inherits the mask through fork and exec, holds a Ctrl-C
+pending until it ignores the signals (``ignore_stop_signals``, which discards it), while the
+run's signal is taken by another of its threads, or by this one when the block ends.
 """
 
 from __future__ import annotations
 
 import contextvars
 import os
-import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -102,13 +109,9 @@ def stop_on_signals() -> Iterator[None]:
         _depth -= 1
 
 
-_main_thread_calls: list[queue.Queue] = []  # while flow_in_thread waits: calls for the main thread to make
-
-
 def flow_in_thread(call: Callable[[], object]) -> object:
     """``call()`` (a flow run) in a thread of its own, with this thread's context (Prefect's
-    settings and run context are context variables); this thread waits, handling the signals,
-    and makes the calls that must be made in it (``with_stop_signals_ignored``)."""
+    settings and run context are context variables); this thread waits, handling the signals."""
     context = contextvars.copy_context()
     outcome: dict[str, object] = {}
 
@@ -118,46 +121,36 @@ def flow_in_thread(call: Callable[[], object]) -> object:
         except BaseException as exc:  # handed to the caller's thread, as if raised there
             outcome["error"] = exc
 
-    calls: queue.Queue = queue.Queue()
-    _main_thread_calls.append(calls)
     thread = threading.Thread(target=target, name="silkwatch-flow")
     thread.start()
-    try:
-        while thread.is_alive():
-            try:
-                work, done = calls.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            _call_into(done, work)
-    finally:
-        _main_thread_calls.remove(calls)
+    while thread.is_alive():  # in slices: a signal another thread took is handled here when this one wakes
+        thread.join(0.2)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
 
 
-def with_stop_signals_ignored(work: Callable[[], object]) -> object:
-    """``work()`` with SIGINT and SIGTERM ignored, so that the processes it starts ignore them from
-    their first instant (a child inherits ignored signals, not handlers: a worker that Ctrl-C
-    reaches before its own setup would print a traceback). A disposition can only be set in the
-    main thread: from another, the call is made there when ``flow_in_thread`` waits in it, else
-    as it is. A signal in that instant is lost (a second one still stops the run)."""
-    if threading.current_thread() is threading.main_thread():
-        previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
-        try:
-            return work()
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-    if not _main_thread_calls:
-        return work()
-    done: Future = Future()
-    _main_thread_calls[-1].put((lambda: with_stop_signals_ignored(work), done))
-    return done.result()
-
-
-def _call_into(done: Future, work: Callable[[], object]) -> None:
+@contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked in this thread while inside, so that the processes it starts
+    inherit them blocked (through fork and exec, ``multiprocessing``'s spawn included): a Ctrl-C,
+    which the terminal sends to every process of the group, waits in a new process until it
+    ignores the signals (``ignore_stop_signals``) instead of raising KeyboardInterrupt there
+    before its own setup. Only this thread's mask changes, never the run's handlers: a signal sent
+    to the run meanwhile is taken by a thread that does not block it (Python runs the handler in
+    the main thread), or, when there is none, stays pending until the block ends; none is lost.
+    Threads started inside keep the block, and only never take these signals. Start
+    ``multiprocessing``'s resource tracker before: its start unblocks them (cpython#110844)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
-        done.set_result(work())
-    except BaseException as exc:  # handed to the thread that asked
-        done.set_exception(exc)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def ignore_stop_signals() -> None:
+    """What a process started inside ``stop_signals_blocked`` does first: ignore SIGINT and SIGTERM
+    (its run decides when it ends), which discards one already pending, then unblock them."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)

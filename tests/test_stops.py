@@ -4,7 +4,9 @@ Each case starts the installed CLI in a process group of its own, as a terminal 
 (Ctrl-C reaches the whole group, extraction workers included), against the seeds and the local
 site's two feeds (9 pages in batches of 3), and lands the signal in one phase. Network phases are
 reached by holding a request on the server; the others by the fault hook's pause
-(``warehouse/faults.py``), which marks a file and then works on for a while, as a long step does.
+(``warehouse/faults.py``), which marks a file and then works on for a while, as a long step does:
+among them the instant the run starts its extraction workers (a stop sent then was once lost),
+and a worker started but not yet set up (Ctrl-C to the group reaches it: no traceback).
 Then: every process of the run is gone within 10 s; a polite stop prints one line and no traceback
 and records the run ``interrupted``; and the next run leaves exactly what an uninterrupted run
 leaves (``tests.local_site.rerun_heals``).
@@ -35,6 +37,8 @@ EXIT_WITHIN = 10.0  # seconds from the signal to the last process of the run gon
 PHASES = {
     "feed checks": {"hold": "/feed-b.xml"},  # feed A's pages are fetched meanwhile
     "page fetches": {"hold": "/news/5"},
+    "workers starting": {"fault": "pause-at:workers-starting:1:2"},  # the run inside the workers' spawn
+    "worker setup": {"fault": "pause-at:worker-setup:1:3"},  # a worker started, not yet ignoring Ctrl-C
     "extraction": {"fault": "pause-at:extraction:1:60"},  # a worker busy for a minute
     "save": {"fault": "pause-at:save-before-commit:2:2"},  # the first page batch, before its COMMIT
     "indexing": {"fault": "pause-at:indexing:2:2"},
@@ -46,6 +50,9 @@ QUICK = {  # make test: both polite signals while pages are fetched, and each wa
     ("SIGINT", "page fetches"),
     ("SIGTERM", "page fetches"),
     ("SIGTERM", "feed checks"),  # one feed recorded, its entries pending; the other not
+    ("SIGINT", "workers starting"),  # no stop lost while the workers start (the run's own handler stays)
+    ("SIGTERM", "workers starting"),
+    ("SIGINT", "worker setup"),  # a worker that Ctrl-C reaches before its setup: no traceback
     ("SIGINT", "extraction"),  # the workers killed
     ("SIGTERM", "save"),  # work that no signal cuts short (indexing, clustering, the digest alike): it commits
 }

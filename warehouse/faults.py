@@ -15,6 +15,10 @@ The points:
 - ``save-before-commit``: a save batch is written, its transaction not yet committed;
 - ``indexing``: inside a save batch, while the search index is being updated;
 - ``clustering``: inside a save batch, stories computed and not yet saved;
+- ``workers-starting``: the run has just started its extraction worker processes, inside
+  ``flows.stopping.stop_signals_blocked`` (the instant a stop request was once lost in);
+- ``worker-setup``: in an extraction worker process, before its own setup (it does not ignore
+  Ctrl-C yet);
 - ``extraction``: in an extraction worker process, before it extracts a chunk of pages;
 - ``digest-write``: a digest file is half-way written (the temporary file, before its rename);
 - ``alerts-recorded``: the watch hits and alerts of a run are committed, none sent yet;
