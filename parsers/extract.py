@@ -135,13 +135,35 @@ _AUTHOR_TAGS = (
 _DISCARD_TAGS = frozenset({"a", "div", "section", "span"})
 
 
+def _class_tests(cls: str) -> tuple[bool, bool, bool, bool]:
+    """What a class attribute's value gives: (discard, author path 1, 2, 3)."""
+    return (
+        cls in ("comments", "title", "date") or bool(_DISCARD_CLASS.search(cls)),
+        cls == "author" or bool(_AUTHOR_CLASS[0].search(cls)),
+        cls in ("byline", "username", "byl", "BBL") or bool(_AUTHOR_CLASS[1].search(cls)),
+        bool(_AUTHOR_CLASS[2].search(cls)),
+    )
+
+
+def _id_tests(id_: str) -> tuple[bool, bool, bool, bool]:
+    """What an id attribute's value gives: (discard, author path 1, 2, 3)."""
+    return (
+        id_ == "comments" or bool(_DISCARD_ID.search(id_)),
+        id_ == "author",
+        bool(_AUTHOR_ID[0].search(id_)),
+        bool(_AUTHOR_ID[1].search(id_)),
+    )
+
+
 def _author_elements(root) -> tuple[list, list[list]]:
     """What trafilatura's AUTHOR_DISCARD_XPATHS (pruned, the root aside: it is never pruned) and each of
     its three AUTHOR_XPATHS (candidates, in document order) select in the page ``root``. The
     ``rel='me'`` test (a ``<rel>`` child's text) is not made here: ``page_author`` leaves such pages
-    to trafilatura."""
+    to trafilatura. A page repeats its class values: each is tested once."""
     pruned: list = []
     candidates: list[list] = [[], [], []]
+    by_class: dict[str, tuple[bool, bool, bool, bool]] = {}
+    by_id: dict[str, tuple[bool, bool, bool, bool]] = {}
     for el in root.iter(etree.Element):
         tag, attrib = el.tag, el.attrib
         if tag in {"time", "figure"}:
@@ -153,25 +175,22 @@ def _author_elements(root) -> tuple[list, list[list]]:
             continue
         get = attrib.get
         cls, id_, itemprop = get("class", ""), get("id", ""), get("itemprop", "")
+        if (by_cls := by_class.get(cls)) is None:
+            by_cls = by_class[cls] = _class_tests(cls)
+        if (by_i := by_id.get(id_)) is None:
+            by_i = by_id[id_] = _id_tests(id_)
         if tag in _DISCARD_TAGS and el is not root and (
-            id_ == "comments" or cls in ("comments", "title", "date") or _DISCARD_ID.search(id_)
-            or _DISCARD_CLASS.search(cls) or "Figure" in get("data-component", "")
+            by_i[0] or by_cls[0] or "Figure" in get("data-component", "")
         ):  # fmt: skip
             pruned.append(el)
         if tag in _AUTHOR_TAGS[0] and (
-            get("rel") == "author" or id_ == "author" or cls == "author" or itemprop == "author name"
-            or get("data-testid") in ("AuthorCard", "AuthorURL") or _AUTHOR_CLASS[0].search(cls)
+            by_cls[1] or by_i[1] or get("rel") == "author" or itemprop == "author name"
+            or get("data-testid") in ("AuthorCard", "AuthorURL")
         ):  # fmt: skip
             candidates[0].append(el)
-        if tag in _AUTHOR_TAGS[1] and (
-            cls in ("byline", "username", "byl", "BBL") or "author" in itemprop or _AUTHOR_ID[0].search(id_)
-            or _AUTHOR_CLASS[1].search(cls)
-        ):  # fmt: skip
+        if tag in _AUTHOR_TAGS[1] and (by_cls[2] or by_i[2] or "author" in itemprop):
             candidates[1].append(el)
-        if (
-            "Byline" in get("data-component", "") or "author" in itemprop or _AUTHOR_ID[1].search(id_)
-            or _AUTHOR_CLASS[2].search(cls)
-        ):  # fmt: skip
+        if by_cls[3] or by_i[3] or "author" in itemprop or "Byline" in get("data-component", ""):
             candidates[2].append(el)
     return pruned, candidates
 
