@@ -87,7 +87,11 @@ def match_line_rule(line: str, rules: tuple[LineRule, ...] | None = None) -> tup
     A table row as trafilatura writes it ("| 编辑：金金 | 来源：千龙网 |") matches when each of its
     cells does: the rule of its first cell, with the captures of all. A row never ends the story:
     on a page laid out in a table, the story's rows may come after the comment form's."""
-    line = collapse_whitespace(line)
+    return _match_collapsed(collapse_whitespace(line), rules)
+
+
+def _match_collapsed(line: str, rules: tuple[LineRule, ...] | None) -> tuple[LineRule, dict] | None:
+    """``match_line_rule`` of a line whose whitespace is collapsed already."""
     if not line:
         return None
     cells = [cell.strip() for cell in _CELL_BORDER.split(line[1:-1])] if _TABLE_ROW.fullmatch(line) else []
@@ -126,7 +130,7 @@ def clean_text(text: str, title: str | None = None, rules: tuple[LineRule, ...] 
     kept: list[tuple[int, str]] = []
 
     for idx, (no, line) in enumerate(lines):
-        hit = match_line_rule(line, rules)
+        hit = _match_collapsed(line, rules)
         if hit is None:
             kept.append((no, line))
             continue
@@ -138,35 +142,49 @@ def clean_text(text: str, title: str | None = None, rules: tuple[LineRule, ...] 
             removed.extend(Removed(n, f"after '{line}'", rest) for n, rest in lines[idx + 1 :])
             break
 
-    kept = _drop_headline(kept, title, removed)
-    kept = _drop_repeated_lines(kept, removed)
-    kept = _drop_teasers(kept, removed)
+    # each line's keys once: the three passes below compared them five times a line
+    keys, normalised = _Memo(line_key), _Memo(normalise_text)
+    kept = _drop_headline(kept, title, removed, keys)
+    kept = _drop_repeated_lines(kept, removed, normalised)
+    kept = _drop_teasers(kept, removed, keys)
     removed.sort(key=lambda r: r.line_no)
     return Cleaned(paragraphs=[line for _, line in kept], removed=removed, captures=captures)
 
 
-def _drop_headline(kept, title, removed):
+class _Memo(dict):
+    """``function`` of a line, computed once per line."""
+
+    def __init__(self, function) -> None:
+        super().__init__()
+        self.function = function
+
+    def __missing__(self, line: str) -> str:
+        self[line] = found = self.function(line)
+        return found
+
+
+def _drop_headline(kept, title, removed, keys):
     if not title:
         return kept
-    title_key = line_key(title)
+    title_key = keys[title]
     out = []
     for no, line in kept:
-        if line_key(line) == title_key:
+        if keys[line] == title_key:
             removed.append(Removed(no, "headline", line))
         else:
             out.append((no, line))
     return out
 
 
-def _drop_repeated_lines(kept, removed):
+def _drop_repeated_lines(kept, removed, normalised):
     # Exact repeats only (up to typography): "Here's the thing:" and "Here's the thing …" are prose.
     counts: dict[str, int] = {}
     for _, line in kept:
-        key = normalise_text(line)
+        key = normalised[line]
         counts[key] = counts.get(key, 0) + 1
     out, seen = [], set()
     for no, line in kept:
-        key = normalise_text(line)
+        key = normalised[line]
         if counts[key] > 1 and word_count(line) <= REPEATED_LINE_MAX_WORDS:
             removed.append(Removed(no, "repeated line (caption, link or headline)", line))
         elif key in seen:
@@ -177,11 +195,11 @@ def _drop_repeated_lines(kept, removed):
     return out
 
 
-def _drop_teasers(kept, removed):
+def _drop_teasers(kept, removed, keys):
     out = []
     for i, (no, line) in enumerate(kept):
         nxt = kept[i + 1][1] if i + 1 < len(kept) else ""
-        key, next_key = line_key(line), line_key(nxt)
+        key, next_key = keys[line], keys[nxt]
         if word_count(line) >= TEASER_MIN_WORDS and len(next_key) > len(key) and next_key.startswith(key):
             removed.append(Removed(no, "teaser repeats the next paragraph", line))
         else:

@@ -133,3 +133,71 @@ def test_chinese_exclusions_apply_without_word_boundaries():
     text = "今年货物贸易增长，货物贸易额创新高，货物贸易伙伴增加。"
     assert "trade" not in {label.topic for label in classify_topics("", text, rules)}
     assert "trade" in topics_of(text)
+
+
+def _unfiltered(ruleset):
+    """``ruleset`` with every phrase always tried: the whole alternation, as before the prefilter."""
+    from dataclasses import replace
+
+    def whole(phrases):
+        return replace(phrases, literals=(None,) * len(phrases.groups)) if phrases else phrases
+
+    topics = [replace(t, phrases=tuple(map(whole, t.phrases)), cjk=whole(t.cjk)) for t in ruleset.topics]
+    return replace(ruleset, topics=tuple(topics))
+
+
+def test_the_literal_prefilter_changes_no_label():
+    """Leaving out the phrases whose literals a text lacks gives the labels, scores and evidence of
+    the whole alternation: on the labelled set, and on text whose letters re.IGNORECASE takes for
+    others (dotless ı, long ſ, Cyrillic ᲂ for о, Greek final ς, İ)."""
+    rules = default_ruleset()
+    whole = _unfiltered(rules)
+    texts = [(title, text) for _, title, text in labelled_items()]
+    texts += [
+        ("", "Defence ministers discussed ſecurity cooperation and the Shanghaı Cooperatıon Organisation."),
+        ("", "Ꮪ: ШАНХАЙСКОЙ ОРГАНИЗАЦИИ СОТРУДНИЧЕСТВА и ᲂбᲂрᲂна; безᲂпасность. ΣΥΝΕΡΓΑΣΊΑ ς."),
+        ("İnvestment", "Bilateral trade and İMPORTS of commodıtıes; TRADE TURNOVER; FDI."),
+    ]
+    assert sum(bool(classify_topics(t, x, rules)) for t, x in texts) >= 50
+    for title, text in texts:
+        assert classify_topics(title, text, rules) == classify_topics(title, text, whole), (title, text[:80])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "ignore_case", "expected"),
+    [
+        ("Shanghai Cooperation Organi[sz]ation", True, ("shanghai cooperation organi",)),
+        ("SCO", False, ("SCO",)),
+        ("New Silk Roads?", True, ("new silk road",)),
+        ("Ꮪecurity", True, ("ecurity",)),  # Cherokee Ꮪ lowers to ꮪ, a cased letter above U+3000: cut there
+        (r"шанхайск\w{0,3}\s+организаци\w{0,3}", True, ("организаци",)),
+        (r"Пояс\w* и пут\w*|CPEC", True, (" и пут", "cpec")),
+        ("(joint|military) (drills|exercises)", True, (" ",)),
+        (r"\x41bc\u0430", True, None),  # characters by their code are not read
+        ("(?i)sco", False, None),  # nor inline flags
+        ("a|[bc]", True, None),  # a branch without a literal: no prefilter
+    ],
+)
+def test_required_literals(pattern, ignore_case, expected):
+    from silkwatch.parsers.classify import required_literals
+
+    assert required_literals(pattern, ignore_case) == expected
+
+
+def test_fold_case_speaks_for_every_character_ignorecase_matches():
+    """Every character below U+3000 that re.IGNORECASE matches to a character ``c`` folds as ``c``."""
+    import re
+    import sys
+
+    from silkwatch.parsers.classify import UNFOLDED_FROM, fold_case
+
+    cased = "".join(
+        ch for ch in map(chr, range(sys.maxunicode + 1))
+        if not 0xD800 <= ord(ch) < 0xE000 and len({ch, ch.lower(), ch.upper(), ch.casefold(), ch.title()}) > 1
+    )  # fmt: skip
+    for code in range(UNFOLDED_FROM):
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        for found in re.finditer(re.escape(char), cased, re.IGNORECASE):
+            assert fold_case(found.group()) == fold_case(char), (hex(code), hex(ord(found.group())))

@@ -283,3 +283,20 @@ def test_a_placeholder_in_metadata_is_no_date():
     html = PORTAL.format(byline="2024-07-04 10:30 来源：新华社", **PORTAL_TEXT).replace("</head>", epoch + "</head>")
     doc = trafilatura.bare_extraction(html, with_metadata=True, date_extraction_params=TRAFILATURA_DATE_PARAMS)
     assert page_date(html, doc.title, doc.text).stated.value == datetime(2024, 7, 4, 10, 30)
+
+
+def test_the_page_text_the_byline_is_read_in():
+    """The page's text as the byline search reads it: blocks on their own lines, inline pieces one
+    space apart, scripts and comments left out but the text after them kept, <h1> and <time> marked."""
+    from lxml import html
+
+    from silkwatch.parsers.pagedates import _linear_text
+
+    tree = html.document_fromstring(  # as page_date parses a page given as text: comments kept
+        "<html><head><title>T</title></head><body><div>Top<!-- a comment -->after\n  <b> bold </b>"
+        "<script>var x;</script>tail</div>  <h1>Head\u200bline</h1><p>By <time datetime='2024-07-04'>July 4"
+        "</time>, 2024</p><ul><li>one</li><li>two</li></ul>end<svg><text>no</text></svg> last</body></html>"
+    )
+    text, marks = _linear_text(tree)
+    assert text == "Top after bold tail\nHeadline\nBy July 4 , 2024\none\ntwo\nend last"
+    assert [(pos, kind, el.tag) for pos, kind, el in marks] == [(20, "h1", "h1"), (31, "time", "time")]
