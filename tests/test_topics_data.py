@@ -20,9 +20,9 @@ from silkwatch.warehouse.clustering import cluster_pending
 from silkwatch.warehouse.db import check_integrity, open_warehouse
 from silkwatch.warehouse.load import save_copies
 from silkwatch.warehouse.schema import MIGRATIONS, SCHEMA_VERSION, applied_versions
-from silkwatch.warehouse.search import index_pending
 from silkwatch.warehouse.tx import transaction
 from tests.conftest import SEEDS
+from tests.test_search_index import index_as_at_schema_14
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 SEEN = datetime(2026, 11, 23, 9, 0)
@@ -44,7 +44,8 @@ phrases = [
 
 def old_warehouse(db: Path) -> None:
     """A warehouse as silkwatch left it before migration 11: the migrations before it (1's CHECK on
-    the four topics included), then the seeds loaded through the save, index and story functions."""
+    the four topics included), then the seeds loaded through the save and story functions, and
+    indexed as then (the index functions write migration 15's tables)."""
     rows = prepare_seeds(read_seeds(SEEDS).items).items
     con = duckdb.connect(str(db))
     try:
@@ -57,7 +58,7 @@ def old_warehouse(db: Path) -> None:
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, SEEN])
         with transaction(con):
             save_copies(con, rows, SEEN)
-            index_pending(con)
+            index_as_at_schema_14(con)
             cluster_pending(con)
     finally:
         con.close()
