@@ -15,6 +15,7 @@ import pytest
 from silkwatch.flows.ingest import prepare_seeds, read_seeds, save_rows
 from silkwatch.parsers.rows import TF_MAX, search_columns
 from silkwatch.parsers.tokenize import query_terms, term_counts, term_hashes, terms
+from silkwatch.warehouse.clustering import cluster_pending
 from silkwatch.warehouse.db import check_integrity, open_warehouse
 from silkwatch.warehouse.load import save_copies
 from silkwatch.warehouse.schema import MIGRATIONS, SCHEMA_VERSION, applied_versions
@@ -95,20 +96,22 @@ def index_as_at_schema_14(con: duckdb.DuckDBPyConnection) -> None:
         con.executemany("INSERT INTO search_terms VALUES (?, ?, ?)", [(t, article_id, n) for t, n in counts.items()])
 
 
-def schema_14_warehouse(db: Path, rows: list[dict]) -> None:
-    """A warehouse as silkwatch left it at schema 14: its migrations, the rows saved and indexed."""
+def warehouse_before(db: Path, version: int, rows: list[dict]) -> None:
+    """A warehouse as silkwatch left it before migration ``version``: the migrations before it, then
+    ``rows`` saved, indexed as then (``index_as_at_schema_14``) and clustered."""
     con = duckdb.connect(str(db))
     try:
         applied_versions(con)
-        for version, name, migrate in MIGRATIONS:
-            if version > 14:
+        for number, name, migrate in MIGRATIONS:
+            if number >= version:
                 break
             with transaction(con):
                 migrate(con)
-                con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, SEEN])
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, name, SEEN])
         with transaction(con):
             save_copies(con, rows, SEEN)
             index_as_at_schema_14(con)
+            cluster_pending(con)
     finally:
         con.close()
 
@@ -118,7 +121,7 @@ def test_upgrade_from_schema_14_keeps_the_index_and_its_ranking(tmp_path):
     fresh = tmp_path / "fresh.duckdb"
     save_rows(fresh, rows, [], "run", SEEN)
     old = tmp_path / "old.duckdb"
-    schema_14_warehouse(old, rows)
+    warehouse_before(old, 15, rows)
     con = duckdb.connect(str(old))
     try:
         terms_before = con.execute("SELECT term, article_id, tf FROM search_terms").fetchall()
