@@ -65,8 +65,9 @@ def topic_rows(labels: Sequence, **columns) -> list[dict]:
 
 
 # Number arrays are packed (``numpy.ndarray.tobytes``: uint32 minhash, int64 band_keys and
-# search_hashes, uint16 search_tfs): one bytes object each, which the load makes a list column without Python per value
-# (``warehouse.load.batch_table``), and which crosses from a worker process as one object.
+# search_hashes, uint16 search_tfs): one bytes object each, which the load makes a list column
+# without Python per value (``warehouse.load.batch_table``), and which crosses from a worker
+# process as one object.
 def _signature_columns(text: str) -> dict:
     sig = signature(text)
     if sig is None:
