@@ -16,7 +16,7 @@ from silkwatch.parsers.model import ArticleCopy
 from silkwatch.parsers.neardup import signature
 from silkwatch.parsers.stories import text_features
 from silkwatch.parsers.text import summarise
-from silkwatch.parsers.tokenize import term_counts
+from silkwatch.parsers.tokenize import term_counts, term_hashes
 
 
 def copy_to_row(copy: ArticleCopy) -> dict:
@@ -48,7 +48,7 @@ def copy_to_row(copy: ArticleCopy) -> dict:
         "removed_lines": [asdict(r) for r in copy.removed],
         "entities": [asdict(m) for m in mentions],
         # the search index's, should this copy's text be kept
-        **_search_columns(term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions])),
+        **search_columns(term_counts(copy.title, copy.text, mentions=[(m.entity_id, m.field) for m in mentions])),
         "story_text": text_features(copy.title, copy.text),  # story clustering's (events, key terms), likewise
         "topics": topic_rows(copy.topics),
     }
@@ -64,9 +64,10 @@ def topic_rows(labels: Sequence, **columns) -> list[dict]:
     ]  # fmt: skip
 
 
-# Number arrays are packed (``numpy.ndarray.tobytes``: uint32 minhash, int64 band_keys, int32
-# search_tfs): one bytes object each, which the load makes a list column without Python per value
-# (``warehouse.load.batch_table``), and which crosses from a worker process as one object.
+# Number arrays are packed (``numpy.ndarray.tobytes``: uint32 minhash, int64 band_keys and
+# search_hashes, uint16 search_tfs): one bytes object each, which the load makes a list column
+# without Python per value (``warehouse.load.batch_table``), and which crosses from a worker
+# process as one object.
 def _signature_columns(text: str) -> dict:
     sig = signature(text)
     if sig is None:
@@ -75,10 +76,15 @@ def _signature_columns(text: str) -> dict:
     return {"minhash": sig.values.astype(np.uint32).tobytes(), "shingles": sig.shingles, "band_keys": keys.tobytes()}
 
 
-def _search_columns(counts: dict[str, int]) -> dict:
-    """The copy's search-index entry: its terms one a line (a term is never more than a line: the
-    tokenizer's words and entity ids) and their counts, aligned; the load splits them in SQL."""
+TF_MAX = np.iinfo(np.uint16).max  # a term's count in one article is stored up to this (search_postings.tf)
+
+
+def search_columns(counts: dict[str, int]) -> dict:
+    """The copy's search-index entry: its terms' index keys (``parsers.tokenize.term_hashes``) and
+    their counts, aligned; the load unnests them in SQL. A count past ``TF_MAX`` is stored as
+    ``TF_MAX``: BM25 saturates long before."""
+    tfs = np.fromiter(counts.values(), np.int64, len(counts))
     return {
-        "search_terms": "\n".join(counts),
-        "search_tfs": np.fromiter(counts.values(), np.int32, len(counts)).tobytes(),
+        "search_hashes": term_hashes(counts).tobytes(),
+        "search_tfs": np.minimum(tfs, TF_MAX).astype(np.uint16).tobytes(),
     }

@@ -16,6 +16,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache, lru_cache
+from hashlib import blake2b
+
+import numpy as np
 
 from silkwatch.parsers.entities import default_registry, tag_entities
 from silkwatch.parsers.measure import SNIPPET_COLUMNS, columns
@@ -108,6 +111,22 @@ def terms(text: str) -> list[str]:
         if raw not in STOPWORDS:
             out.extend(normalise_token(raw))
     return out
+
+
+TERM_HASH = np.dtype("<i8")  # a term's index key: its blake2b digest of 8 bytes, read as a little-endian int64
+
+
+def term_hashes(terms: Iterable[str]) -> np.ndarray:
+    """The index keys of these terms (``search_postings.term_hash``), in order: blake2b of the term's
+    UTF-8 with an 8-byte digest, read as a signed little-endian 64-bit integer. Not Python's
+    ``hash()`` (salted per process) nor DuckDB's (free to change between versions): a warehouse
+    outlives both, and articles and queries must be hashed alike."""
+    return np.frombuffer(b"".join(map(_term_key, terms)), TERM_HASH).astype(np.int64)
+
+
+@lru_cache(maxsize=65_536)  # common terms recur in every article: 5 times faster than hashing each
+def _term_key(term: str) -> bytes:
+    return blake2b(term.encode(), digest_size=8).digest()
 
 
 ENTITY_TERM = "entity:"  # the index term of an entity mention: entity:<id> (no word can look like it)

@@ -39,8 +39,11 @@ RUN_DEPENDENT = {
     "article_entities": [],
     "copy_signatures": [],
     "lsh_bands": [],
-    "search_docs": [],
-    "search_terms": [],
+    "search_docs": ["doc"],  # the article's number in search_postings: the order it was indexed in
+}
+# Tables read through a query: a posting's article by its id, not its number (``doc``).
+READ_AS = {
+    "search_postings": "SELECT p.term_hash, d.article_id, p.tf FROM search_postings p JOIN search_docs d USING (doc)"
 }
 
 
@@ -163,6 +166,8 @@ def snapshot(db: Path) -> dict[str, set[tuple]]:
             exclude = f" EXCLUDE ({', '.join(skip)})" if skip else ""
             rows = con.execute(f"SELECT *{exclude} FROM {table}").fetchall()
             out[table] = {tuple(repr(v) for v in row) for row in rows}
+        for table, sql in READ_AS.items():
+            out[table] = {tuple(repr(v) for v in row) for row in con.execute(sql).fetchall()}
         return out
     finally:
         con.close()

@@ -60,7 +60,7 @@ def test_export_reads_back_equal_per_table_with_month_partitions(warehouse, tmp_
         "fetch_log",
         *WHOLE,
     } <= set(manifest["tables"])
-    assert not {"search_terms", "lsh_bands", "copy_signatures"} & set(manifest["tables"])
+    assert not {"search_postings", "search_docs", "lsh_bands", "copy_signatures"} & set(manifest["tables"])
     assert (out / "README.md").read_text("utf-8").count("read_parquet") >= 2
     assert json.loads((out / "_manifest.json").read_text("utf-8")) == manifest
     con = duckdb.connect()

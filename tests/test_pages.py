@@ -107,8 +107,9 @@ TABLES = {
     "article_entities": "SELECT * FROM article_entities ORDER BY ALL",
     "copy_signatures": "SELECT * FROM copy_signatures ORDER BY url",
     "lsh_bands": "SELECT * FROM lsh_bands ORDER BY ALL",
-    "search_terms": "SELECT * FROM search_terms ORDER BY ALL",
-    "search_docs": "SELECT * FROM search_docs ORDER BY ALL",
+    "search_postings": "SELECT p.term_hash, d.article_id, p.tf FROM search_postings p JOIN search_docs d USING (doc) "
+    "ORDER BY ALL",  # an article by its id: its number (doc) is the order it was indexed in
+    "search_docs": "SELECT * EXCLUDE (doc) FROM search_docs ORDER BY ALL",
 }
 
 

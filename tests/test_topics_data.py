@@ -16,13 +16,10 @@ from silkwatch.flows.config import ConfigError, load_config
 from silkwatch.flows.digest import write_digest
 from silkwatch.flows.ingest import prepare_seeds, read_seeds
 from silkwatch.parsers.classify import RulesError, classify_topics, compile_ruleset, default_ruleset, topic_ruleset
-from silkwatch.warehouse.clustering import cluster_pending
 from silkwatch.warehouse.db import check_integrity, open_warehouse
-from silkwatch.warehouse.load import save_copies
-from silkwatch.warehouse.schema import MIGRATIONS, SCHEMA_VERSION, applied_versions
-from silkwatch.warehouse.search import index_pending
-from silkwatch.warehouse.tx import transaction
+from silkwatch.warehouse.schema import SCHEMA_VERSION
 from tests.conftest import SEEDS
+from tests.test_search_index import warehouse_before
 
 SILKWATCH = str(Path(sys.executable).parent / "silkwatch")
 SEEN = datetime(2026, 11, 23, 9, 0)
@@ -45,22 +42,7 @@ phrases = [
 def old_warehouse(db: Path) -> None:
     """A warehouse as silkwatch left it before migration 11: the migrations before it (1's CHECK on
     the four topics included), then the seeds loaded through the save, index and story functions."""
-    rows = prepare_seeds(read_seeds(SEEDS).items).items
-    con = duckdb.connect(str(db))
-    try:
-        applied_versions(con)
-        for version, name, migrate in MIGRATIONS:
-            if version >= 11:
-                break
-            with transaction(con):
-                migrate(con)
-                con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, SEEN])
-        with transaction(con):
-            save_copies(con, rows, SEEN)
-            index_pending(con)
-            cluster_pending(con)
-    finally:
-        con.close()
+    warehouse_before(db, 11, prepare_seeds(read_seeds(SEEDS).items).items)
 
 
 def team_workdir(tmp_path: Path) -> Path:

@@ -14,6 +14,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from silkwatch.parsers.tokenize import term_hashes
 from silkwatch.warehouse.search import PHRASES_MATCH
 from silkwatch.warehouse.tx import keys_table, registered, transaction
 
@@ -64,10 +65,11 @@ def match_articles(
         where.append(f"a.article_id IN (SELECT article_id FROM article_entities WHERE entity_id = $e{i})")
         params[f"e{i}"] = entity
     if terms:  # a constant list: zone maps skip the row groups of other terms, as in search
-        names = ", ".join(f"$t{i}" for i in range(len(terms)))
-        where.append(f"a.article_id IN (SELECT article_id FROM search_terms WHERE term IN ({names}) "
-                     f"GROUP BY article_id HAVING count(DISTINCT term) = {len(terms)})")  # fmt: skip
-        params.update({f"t{i}": term for i, term in enumerate(terms)})
+        names = ", ".join(f"$t{i}::BIGINT" for i in range(len(terms)))
+        where.append(f"a.article_id IN (SELECT article_id FROM search_docs WHERE doc IN (SELECT doc FROM "
+                     f"search_postings WHERE term_hash IN ({names}) GROUP BY doc "
+                     f"HAVING count(DISTINCT term_hash) = {len(terms)}))")  # fmt: skip
+        params.update({f"t{i}": key for i, key in enumerate(term_hashes(terms).tolist())})
     if phrases:
         where.append(PHRASES_MATCH)
         params["phrases"] = list(phrases)

@@ -112,8 +112,8 @@ def check_integrity(con: duckdb.DuckDBPyConnection, *, indexed: bool = False, id
             SELECT count(*) FROM copy_signatures ANTI JOIN lsh_bands USING (url, article_id)""",
         "search index entries without an article": """
             SELECT count(*) FROM search_docs ANTI JOIN articles USING (article_id)""",
-        "search terms without an indexed article": """
-            SELECT count(DISTINCT article_id) FROM search_terms ANTI JOIN search_docs USING (article_id)""",
+        "search postings without an indexed article": """
+            SELECT count(DISTINCT doc) FROM search_postings ANTI JOIN search_docs USING (doc)""",
         "search index entries from an older text": """
             SELECT count(*) FROM search_docs d JOIN articles a USING (article_id)
             WHERE d.content_hash <> a.content_hash""",

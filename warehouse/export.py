@@ -27,7 +27,7 @@ from silkwatch.warehouse.db import WarehouseError, open_warehouse
 
 FORMAT = "silkwatch-parquet"
 MANIFEST = "_manifest.json"
-DERIVED = {"search_terms", "search_docs", "copy_signatures", "lsh_bands", "schema_migrations", "alert_checked"}
+DERIVED = {"search_postings", "search_docs", "copy_signatures", "lsh_bands", "schema_migrations", "alert_checked"}
 PRIVATE = {"alerts"}  # notify targets as configured: a webhook or chat URL may hold its token
 BY_OWN_TIME = {"articles": "first_seen_at", "fetch_log": "fetched_at"}  # partitioned by their own column
 UNKNOWN_MONTH = "unknown"  # a row whose article is missing (a damaged warehouse): kept, not dropped

@@ -69,8 +69,8 @@ BATCH_SCHEMA = pa.schema(
         ("minhash", pa.list_(pa.uint32())),
         ("shingles", pa.int32()),
         ("band_keys", pa.list_(pa.int64())),
-        ("search_terms", pa.string()),
-        ("search_tfs", pa.list_(pa.int32())),
+        ("search_hashes", pa.list_(pa.int64())),
+        ("search_tfs", pa.list_(pa.uint16())),
         ("topics", pa.list_(TOPIC_TYPE)),
         ("entities", pa.list_(ENTITY_TYPE)),
     ]
@@ -105,7 +105,7 @@ def rows_table(rows: Sequence[dict], schema: pa.Schema) -> pa.Table:
 
 
 # the columns a row holds as packed numbers (``parsers.rows``), and their numpy types
-PACKED = {"minhash": np.uint32, "band_keys": np.int64, "search_tfs": np.int32}
+PACKED = {"minhash": np.uint32, "band_keys": np.int64, "search_hashes": np.int64, "search_tfs": np.uint16}
 
 
 def packed_list(values: Sequence[bytes | None], dtype: type, type_: pa.DataType) -> pa.Array:

@@ -407,6 +407,49 @@ def m014_sources(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE feeds ADD COLUMN poll_reason VARCHAR")  # why (a rate, the interval set, ...)
 
 
+def m015_compact_search_index(con: duckdb.DuckDBPyConnection) -> None:
+    """The search index as integers (``warehouse.search``): ``search_postings`` (term_hash BIGINT,
+    doc INTEGER, tf USMALLINT) replaces ``search_terms`` (term, article_id, tf strings), less to
+    insert and no strings to compress at each load's checkpoint; ``search_docs`` numbers its
+    articles (``doc``). The stored terms are hashed in bulk by the same function as articles and
+    queries (``parsers.tokenize.term_hashes``). The terms of an article missing from
+    ``search_docs`` (which ``check_integrity`` reports) are dropped: the next load indexes it."""
+    import pyarrow as pa
+
+    from silkwatch.parsers.tokenize import term_hashes
+    from silkwatch.warehouse.tx import registered
+
+    con.execute(
+        """
+        CREATE TABLE search_docs_new (
+            article_id   VARCHAR PRIMARY KEY,
+            doc          INTEGER NOT NULL UNIQUE,  -- the article's number in search_postings
+            content_hash VARCHAR NOT NULL,         -- the text indexed; differs from articles' when stale
+            length       INTEGER NOT NULL          -- terms, title counted with its weight
+        )
+        """
+    )
+    con.execute(
+        "INSERT INTO search_docs_new SELECT article_id, row_number() OVER (ORDER BY article_id), content_hash, length "
+        "FROM search_docs"
+    )
+    words = [row[0] for row in con.execute("SELECT DISTINCT term FROM search_terms").fetchall()]
+    keys = pa.table({"term": pa.array(words, pa.string()), "term_hash": term_hashes(words)})
+    con.execute("CREATE TABLE search_postings (term_hash BIGINT NOT NULL, doc INTEGER NOT NULL, tf USMALLINT NOT NULL)")
+    with registered(con, _keys=keys):
+        con.execute(
+            """
+            INSERT INTO search_postings
+            SELECT k.term_hash, d.doc, least(t.tf, 65535)  -- parsers.rows.TF_MAX
+            FROM search_terms t JOIN _keys k USING (term) JOIN search_docs_new d USING (article_id)
+            ORDER BY k.term_hash, d.doc
+            """
+        )
+    con.execute("DROP TABLE search_terms")
+    con.execute("DROP TABLE search_docs")
+    con.execute("ALTER TABLE search_docs_new RENAME TO search_docs")
+
+
 Migration = tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
@@ -422,6 +465,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (11, "topics_from_rules", m011_topics_from_rules),
     (12, "watches_and_alerts", m012_watches_and_alerts),
     (14, "sources", m014_sources),  # 13 is another branch's
+    (15, "compact_search_index", m015_compact_search_index),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

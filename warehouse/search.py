@@ -1,9 +1,12 @@
 """The search index in plain SQL tables, and BM25 ranking in one query.
 
-``search_terms`` holds (term, article_id, tf) and ``search_docs`` each article's length and the
-content hash it was indexed from, so stale or missing entries are found with one anti-join and
-the index heals itself on the next load (``index_pending``). ``run_search`` answers a query with
-ranked hits and their snippets.
+``search_postings`` holds (term_hash, doc, tf) as integers: a term by its 64-bit key
+(``parsers.tokenize.term_hashes``, the same for articles and queries), an article by its number in
+``search_docs``, which also holds each article's length and the content hash it was indexed from,
+so stale or missing entries are found with one anti-join and the index heals itself on the next
+load (``index_pending``). The terms' text is not stored: a query hashes its own terms, and the
+words it matched come from the query. ``run_search`` answers a query with ranked hits and their
+snippets.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from silkwatch.parsers.english_line import english_line
+from silkwatch.parsers.rows import search_columns
 from silkwatch.parsers.text import unify_punctuation
-from silkwatch.parsers.tokenize import query_terms, snippet, term_counts
+from silkwatch.parsers.tokenize import query_terms, snippet, term_counts, term_hashes
 from silkwatch.warehouse.faults import fault_point
 from silkwatch.warehouse.tx import keys_table, registered, transaction
 
@@ -53,89 +58,93 @@ def save_search_index(con: duckdb.DuckDBPyConnection, docs: Sequence[tuple[str, 
     """Replace the index entries of these articles: (article_id, content_hash, term counts)."""
     if not docs:
         return
-    ids = [d[0] for d in docs]
-    terms, term_ids, tfs = [], [], []
-    for article_id, _, counts in docs:
-        terms.extend(counts)
-        term_ids.extend([article_id] * len(counts))
-        tfs.extend(counts.values())
-    doc_table = pa.table(
-        {"article_id": ids, "content_hash": [d[1] for d in docs], "length": [sum(d[2].values()) for d in docs]}
-    )
-    term_table = pa.table({"term": terms, "article_id": term_ids, "tf": pa.array(tfs, pa.int32())})
-    with registered(con, _ids=keys_table(ids, "article_id"), _docs=doc_table, _terms=term_table), transaction(con):
-        con.execute("DELETE FROM search_terms WHERE article_id IN (SELECT article_id FROM _ids)")
-        con.execute("DELETE FROM search_docs WHERE article_id IN (SELECT article_id FROM _ids)")
-        con.execute("INSERT INTO search_docs BY NAME SELECT * FROM _docs")
-        con.execute("INSERT INTO search_terms BY NAME SELECT * FROM _terms")
+    columns = [search_columns(counts) for _, _, counts in docs]
+    entries = pa.table({
+        "article_id": [d[0] for d in docs], "content_hash": [d[1] for d in docs],
+        "search_hashes": pa.array([np.frombuffer(c["search_hashes"], np.int64) for c in columns], pa.list_(pa.int64())),
+        "search_tfs": pa.array([np.frombuffer(c["search_tfs"], np.uint16) for c in columns], pa.list_(pa.uint16())),
+    })  # fmt: skip
+    with registered(con, _entries=entries), transaction(con):
+        _replace_entries(con, "SELECT article_id FROM _entries", "SELECT * FROM _entries")
 
 
 # The index entries of the articles whose text a load takes from its batch (``warehouse.load``'s
-# ``_winners`` and ``_batch``): the terms the workers counted (``parsers.rows``), when the copy's
-# title is the article's (the terms count the title); the others are indexed by ``index_pending``.
+# ``_winners`` and ``_batch``): the terms the workers counted and hashed (``parsers.rows``), when
+# the copy's title is the article's (the terms count the title); the others are indexed by
+# ``index_pending``.
 BATCH_ENTRIES_SQL = """
-SELECT w.article_id, t.content_hash, t.search_terms, t.search_tfs FROM _winners w JOIN _batch t ON t.i = w.text_i
-WHERE t.title = w.title AND t.search_terms IS NOT NULL
+SELECT w.article_id, t.content_hash, t.search_hashes, t.search_tfs
+FROM _winners w JOIN _batch t ON t.i = w.text_i
+WHERE t.title = w.title AND t.search_hashes IS NOT NULL
 """
-INDEX_WINNERS_SQL = [
-    f"""
-    INSERT INTO search_docs BY NAME
-    SELECT article_id, content_hash, coalesce(list_sum(search_tfs), 0) AS length FROM ({BATCH_ENTRIES_SQL})
-    """,
-    f"""
-    INSERT INTO search_terms BY NAME
-    SELECT unnest(CASE WHEN search_terms = '' THEN [] ELSE string_split(search_terms, chr(10)) END) AS term,
-           article_id, unnest(search_tfs) AS tf
-    FROM ({BATCH_ENTRIES_SQL})
-    """,
-]
+# Entries (article_id, content_hash, search_hashes, search_tfs) into the index: each article
+# numbered after the last (``doc``), then its postings.
+NUMBER_ENTRIES_SQL = """
+CREATE OR REPLACE TEMP TABLE _indexed AS
+SELECT article_id, content_hash, coalesce(list_sum(search_tfs), 0) AS length,
+       (SELECT coalesce(max(doc), 0) FROM search_docs) + row_number() OVER (ORDER BY article_id) AS doc
+FROM ({entries})
+"""
+POSTINGS_SQL = """
+INSERT INTO search_postings
+SELECT unnest(e.search_hashes) AS term_hash, x.doc, unnest(e.search_tfs) AS tf
+FROM ({entries}) e JOIN _indexed x USING (article_id)
+"""
+
+
+def _replace_entries(con: duckdb.DuckDBPyConnection, replaced: str, entries: str) -> None:
+    """Inside a transaction: delete the index entries of the articles ``replaced`` selects (when
+    there are any), then insert ``entries``."""
+    if con.execute(f"SELECT count(*) FROM ({replaced})").fetchone()[0]:
+        stale = f"SELECT doc FROM search_docs WHERE article_id IN ({replaced})"
+        con.execute(f"DELETE FROM search_postings WHERE doc IN ({stale})")
+        con.execute(f"DELETE FROM search_docs WHERE article_id IN ({replaced})")
+    con.execute(NUMBER_ENTRIES_SQL.format(entries=entries))
+    con.execute("INSERT INTO search_docs BY NAME SELECT * FROM _indexed")
+    fault_point("indexing")
+    con.execute(POSTINGS_SQL.format(entries=entries))
+    con.execute("DROP TABLE _indexed")
 
 
 def index_winners(con: duckdb.DuckDBPyConnection) -> None:
     """Inside a load (``warehouse.load.save_batch``): replace the index entries of every article
     whose text comes from the batch, with the batch's own term counts. Only a stored article whose
     text changed has entries to delete, so a batch of new articles only appends."""
-    changed = "SELECT article_id FROM _winners WHERE stored AND text_i >= 0"
-    if con.execute(f"SELECT count(*) FROM ({changed})").fetchone()[0]:
-        for table in ("search_terms", "search_docs"):
-            con.execute(f"DELETE FROM {table} WHERE article_id IN ({changed})")
-    docs, terms = INDEX_WINNERS_SQL
-    con.execute(docs)
-    fault_point("indexing")
-    con.execute(terms)
+    _replace_entries(con, "SELECT article_id FROM _winners WHERE stored AND text_i >= 0", BATCH_ENTRIES_SQL)
 
 
 def compact_search_index(con: duckdb.DuckDBPyConnection) -> None:
-    """Rewrite search_terms sorted by term, so a query reads only the row groups of its terms.
-    (Loads append unsorted; `silkwatch reindex` compacts.)"""
+    """Rewrite search_postings sorted by term, so a query reads only the row groups of its terms,
+    and the sorted keys compress (run lengths). (Loads append unsorted; `silkwatch reindex` compacts.)"""
     with transaction(con):
-        con.execute("CREATE TABLE search_terms_sorted AS SELECT * FROM search_terms ORDER BY term, article_id")
-        con.execute("DROP TABLE search_terms")
-        con.execute("ALTER TABLE search_terms_sorted RENAME TO search_terms")
+        con.execute("CREATE TABLE search_postings_sorted AS SELECT * FROM search_postings ORDER BY term_hash, doc")
+        con.execute("DROP TABLE search_postings")
+        con.execute("ALTER TABLE search_postings_sorted RENAME TO search_postings")
 
 
 def clear_search_index(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM search_terms")
-    con.execute("DELETE FROM search_docs")
+    for table in ("search_postings", "search_docs"):
+        con.execute(f"DELETE FROM {table}")
 
 
 SEARCH_SQL = """
-WITH q AS (SELECT unnest($terms::VARCHAR[]) AS term, unnest($concepts::VARCHAR[]) AS concept),
+WITH q AS (SELECT unnest($hashes::BIGINT[]) AS term_hash, unnest($terms::VARCHAR[]) AS term,
+                  unnest($concepts::VARCHAR[]) AS concept),
 stats AS (SELECT count(*) AS n, avg(length) AS avgdl FROM search_docs),
 tc AS (
-    SELECT t.article_id, q.concept, max(t.tf) AS tf, list(t.term) AS terms  -- a concept's spellings: the most used
-    FROM search_terms t JOIN q USING (term)
-    WHERE t.term IN ({placeholders})  -- a constant list: zone maps skip row groups of other terms
-    GROUP BY t.article_id, q.concept
+    SELECT p.doc, q.concept, max(p.tf) AS tf, list(q.term) AS terms  -- a concept's spellings: the most used
+    FROM search_postings p JOIN q USING (term_hash)
+    WHERE p.term_hash IN ({placeholders})  -- a constant list: zone maps skip row groups of other terms
+    GROUP BY p.doc, q.concept
 ),
 df AS (SELECT concept, count(*) AS df FROM tc GROUP BY concept),
 scored AS (
-    SELECT tc.article_id,
+    SELECT d.article_id,
            sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
                * tc.tf * ($k1 + 1) / (tc.tf + $k1 * (1 - $b + $b * d.length / stats.avgdl))) AS score,
            flatten(list(tc.terms)) AS matched
-    FROM tc JOIN df USING (concept) JOIN search_docs d USING (article_id), stats
-    GROUP BY tc.article_id
+    FROM tc JOIN df USING (concept) JOIN search_docs d USING (doc), stats
+    GROUP BY d.article_id
 )
 SELECT s.article_id, s.score, s.matched
 FROM scored s JOIN articles a USING (article_id)  -- a's small columns only: never the text
@@ -183,13 +192,14 @@ def search(
     case, straight apostrophes) must occur verbatim in the title or text."""
     if not concepts:
         return []
+    hashes = term_hashes(concepts).tolist()
     params = {
-        "terms": list(concepts), "concepts": list(concepts.values()), "topic": topic, "source": source,
-        "language": language, "since": since, "until": until, "k1": BM25_K1, "b": BM25_B,
+        "hashes": hashes, "terms": list(concepts), "concepts": list(concepts.values()), "topic": topic,
+        "source": source, "language": language, "since": since, "until": until, "k1": BM25_K1, "b": BM25_B,
         "limit": max(limit, PHRASE_CANDIDATES) if phrases else limit,
     }  # fmt: skip
-    params.update({f"t{i}": term for i, term in enumerate(concepts)})
-    placeholders = ", ".join(f"$t{i}" for i in range(len(concepts)))
+    params.update({f"t{i}": key for i, key in enumerate(hashes)})
+    placeholders = ", ".join(f"$t{i}::BIGINT" for i in range(len(hashes)))
     ranked = con.execute(SEARCH_SQL.format(placeholders=placeholders), params).fetchall()
     if not ranked:
         return []
