@@ -11,6 +11,7 @@ import pytest
 from silkwatch.flows.ingest import prepare_seeds, read_seeds
 from silkwatch.parsers.dedupe import content_hash
 from silkwatch.parsers.seeds import parse_seed
+from silkwatch.warehouse import schema
 from silkwatch.warehouse.db import WarehouseBusy, WarehouseError, check_integrity, open_warehouse
 from silkwatch.warehouse.load import save_copies
 from silkwatch.warehouse.queries import lsh_candidates
@@ -42,6 +43,37 @@ def test_migrations_are_recorded_and_idempotent(db):
         versions = con.execute("SELECT version, name FROM schema_migrations").fetchall()
         assert versions == [(v, name) for v, name, _ in MIGRATIONS]
         assert ensure_db_shape(con) == []  # nothing pending
+
+
+def test_a_fresh_file_takes_its_schema_at_once_and_an_older_one_a_migration_at_a_time(tmp_path, monkeypatch):
+    """A fresh file's migrations commit as one transaction (one failing leaves no table of the
+    others, and the next open starts over); an older file's each commit on their own (one failing
+    keeps the ones before it)."""
+
+    def fails(con):
+        con.execute("CREATE TABLE half_made (x INTEGER)")
+        raise RuntimeError("migration failed")
+
+    older = duckdb.connect(str(tmp_path / "older.duckdb"))
+    applied_versions(older)
+    for version, name, migrate in MIGRATIONS[:6]:
+        migrate(older)
+        older.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS[:-1], (MIGRATIONS[-1][0], "fails", fails)))
+    fresh = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    for con in (fresh, older):
+        with pytest.raises(RuntimeError, match="migration failed"):
+            ensure_db_shape(con)
+    tables = "SELECT table_name FROM duckdb_tables() ORDER BY 1"
+    assert fresh.execute(tables).fetchall() == [("schema_migrations",)]
+    assert fresh.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 0
+    assert {v for (v,) in older.execute("SELECT version FROM schema_migrations").fetchall()} == {
+        v for v, _, _ in MIGRATIONS[:-1]
+    }
+    assert "half_made" not in {t for (t,) in older.execute(tables).fetchall()}
+    monkeypatch.undo()
+    assert ensure_db_shape(fresh) == [f"{v:03d}_{name}" for v, name, _ in MIGRATIONS]
+    assert ensure_db_shape(older) == [f"{MIGRATIONS[-1][0]:03d}_{MIGRATIONS[-1][1]}"]
 
 
 def test_band_key_index_is_dropped_and_the_guarding_keys_kept(db, seed_rows):

@@ -1,8 +1,8 @@
 """The warehouse schema as numbered migrations, recorded in ``schema_migrations``.
 
-Each migration is a named function applied once, in its own transaction. ``ensure_db_shape``
-is idempotent: it applies whatever a database has not seen yet and nothing else. Never edit a
-released migration; add the next one. docs/schema.md documents the tables.
+Each migration is a named function applied once, in its own transaction (a fresh file's all in
+one). ``ensure_db_shape`` is idempotent: it applies whatever a database has not seen yet and
+nothing else. Never edit a released migration; add the next one. docs/schema.md documents the tables.
 
 Referential integrity (every source and topic row points at an article) is kept by the loads, in
 one transaction each, and checked by ``warehouse.db.check_integrity``: DuckDB's foreign keys would
@@ -479,7 +479,8 @@ def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
 
 
 def ensure_db_shape(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations, each atomically; return the names applied (empty when current)."""
+    """Apply pending migrations, each atomically (a fresh file's all at once); return the names
+    applied (empty when current)."""
     done = applied_versions(con)
     newer = [v for v in done if v > SCHEMA_VERSION]
     if newer:
@@ -487,12 +488,13 @@ def ensure_db_shape(con: duckdb.DuckDBPyConnection) -> list[str]:
             f"the warehouse has schema version {max(newer)}, newer than this silkwatch knows "
             f"({SCHEMA_VERSION}); upgrade silkwatch"
         )
-    applied = []
-    for version, name, migrate in MIGRATIONS:
-        if version in done:
-            continue
+    pending = [migration for migration in MIGRATIONS if migration[0] not in done]
+    # A fresh file takes its whole schema in one transaction (a commit each costs a file sync, and
+    # it has nothing to keep should one fail); an existing one each migration in a transaction of
+    # its own, so a failing migration keeps the ones before it.
+    for group in [pending] if not done else [[migration] for migration in pending]:
         with transaction(con):
-            migrate(con)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utc_now()])
-        applied.append(f"{version:03d}_{name}")
-    return applied
+            for version, name, migrate in group:
+                migrate(con)
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utc_now()])
+    return [f"{version:03d}_{name}" for version, name, _ in pending]
