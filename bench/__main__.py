@@ -23,6 +23,7 @@ PARTS: list[tuple[str, list[str]]] = [
     ("worker", []),
     ("ingest", []),
     ("load", []),
+    ("load_floor", []),
     ("dedupe", []),
     ("classify", []),
     ("search", [os.environ["SEARCH_N"]] if os.environ.get("SEARCH_N") else []),  # make bench SEARCH_N=1000000
@@ -53,6 +54,7 @@ TARGETS: dict[str, tuple[str, float, str, str]] = {
         "save_rows, 5,000 a batch (backfills), file opened per batch; dedupe, copies, index, log",
     ),
     "load_seed_rows_per_s": ("", 0, "rows/s", "the same in seed batches of 500"),
+    "load_floor_rows_per_s": ("", 0, "rows/s", "storing a 5,000-row batch's final rows alone: the most a load can do"),
     "load_pages_rows_per_s": ("", 0, "rows/s", "the same in page batches of 200"),
     "save_copies_rows_per_s": ("", 0, "rows/s", "save_copies alone, batches of 5,000, file opened per batch"),
     "dedupe_10k_s": ("", 0, "s", "near-duplicate detection, 10,000 articles"),
