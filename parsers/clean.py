@@ -143,7 +143,7 @@ def clean_text(text: str, title: str | None = None, rules: tuple[LineRule, ...] 
             break
 
     # each line's keys once: the three passes below compared them five times a line
-    keys, normalised = _Memo(line_key), _Memo(normalise_text)
+    keys, normalised = cache(line_key), cache(normalise_text)
     kept = _drop_headline(kept, title, removed, keys)
     kept = _drop_repeated_lines(kept, removed, normalised)
     kept = _drop_teasers(kept, removed, keys)
@@ -151,25 +151,13 @@ def clean_text(text: str, title: str | None = None, rules: tuple[LineRule, ...] 
     return Cleaned(paragraphs=[line for _, line in kept], removed=removed, captures=captures)
 
 
-class _Memo(dict):
-    """``function`` of a line, computed once per line."""
-
-    def __init__(self, function) -> None:
-        super().__init__()
-        self.function = function
-
-    def __missing__(self, line: str) -> str:
-        self[line] = found = self.function(line)
-        return found
-
-
 def _drop_headline(kept, title, removed, keys):
     if not title:
         return kept
-    title_key = keys[title]
+    title_key = keys(title)
     out = []
     for no, line in kept:
-        if keys[line] == title_key:
+        if keys(line) == title_key:
             removed.append(Removed(no, "headline", line))
         else:
             out.append((no, line))
@@ -180,11 +168,11 @@ def _drop_repeated_lines(kept, removed, normalised):
     # Exact repeats only (up to typography): "Here's the thing:" and "Here's the thing …" are prose.
     counts: dict[str, int] = {}
     for _, line in kept:
-        key = normalised[line]
+        key = normalised(line)
         counts[key] = counts.get(key, 0) + 1
     out, seen = [], set()
     for no, line in kept:
-        key = normalised[line]
+        key = normalised(line)
         if counts[key] > 1 and word_count(line) <= REPEATED_LINE_MAX_WORDS:
             removed.append(Removed(no, "repeated line (caption, link or headline)", line))
         elif key in seen:
@@ -199,7 +187,7 @@ def _drop_teasers(kept, removed, keys):
     out = []
     for i, (no, line) in enumerate(kept):
         nxt = kept[i + 1][1] if i + 1 < len(kept) else ""
-        key, next_key = keys[line], keys[nxt]
+        key, next_key = keys(line), keys(nxt)
         if word_count(line) >= TEASER_MIN_WORDS and len(next_key) > len(key) and next_key.startswith(key):
             removed.append(Removed(no, "teaser repeats the next paragraph", line))
         else:
